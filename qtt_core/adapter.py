@@ -1,0 +1,172 @@
+"""The model adapter interface: what the core asks of a foundation-model plugin.
+
+The core knows nothing about SAM. A plugin (``qtt_sam``, ``qtt_sam2``, a third party's)
+returns :class:`ModelAdapter` objects from the ``qtt_model_adapters`` hook. The tuner opens
+one :class:`TuningSession` per run (one model, one dataset) and drives it freeze-thaw style:
+``train(config_id, config, to_epoch)`` continues a configuration from the last epoch it
+finished, never from scratch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EpochReport",
+    "ModelAdapter",
+    "SessionRequest",
+    "TrialFailed",
+    "TunedModel",
+    "TuningSession",
+]
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What one finished epoch of one configuration produced.
+
+    Attributes:
+        config_id: the configuration's id (see :func:`qtt_core.space.config_id`).
+        epoch: the epoch that just ended, 1-based (1 after the first epoch).
+        score: validation score after this epoch, in [0, 1] (mean IoU for segmentation).
+        cost_s: wall-clock seconds this epoch took, training and validation together.
+        train_loss: mean training loss over the epoch (NaN when not applicable).
+    """
+
+    config_id: str
+    epoch: int
+    score: float
+    cost_s: float
+    train_loss: float = float("nan")
+
+
+class TrialFailed(RuntimeError):
+    """A configuration could not be trained (out of memory, NaN loss, a plugin error).
+
+    The tuner records the trial as failed with ``reason`` and goes on with the others.
+    """
+
+    def __init__(self, config_id: str, reason: str):
+        super().__init__(f"configuration {config_id} failed: {reason}")
+        self.config_id = config_id
+        self.reason = reason
+
+
+@dataclass
+class SessionRequest:
+    """Everything an adapter needs to open a tuning session.
+
+    Attributes:
+        model: a model name this adapter provides (e.g. ``"sam-vit-b"``).
+        data: the dataset with its splits (a :class:`qtt_core.data.SegmentationData`).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        checkpoint: a local checkpoint file, or None to fetch the model's default.
+        workdir: a folder the session may use for caches and freeze-thaw states; states
+            saved there survive a killed process, so a resumed run continues them.
+        seed: seed for everything random in the session.
+    """
+
+    model: str
+    data: Any
+    device: str = "cpu"
+    checkpoint: str | Path | None = None
+    workdir: Path | None = None
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class TuningSession(ABC):
+    """One model tuned on one dataset: trains, evaluates and exports configurations."""
+
+    @abstractmethod
+    def zero_shot_score(self, split: str = "val") -> float:
+        """Score of the untuned base model on ``split`` ("val" or "test"), in [0, 1]."""
+
+    @abstractmethod
+    def train(
+        self,
+        config_id: str,
+        config: Mapping[str, Any],
+        to_epoch: int,
+        deadline: float | None = None,
+    ) -> list[EpochReport]:
+        """Train ``config`` on from its last finished epoch up to epoch ``to_epoch``.
+
+        Args:
+            config_id: stable id of the configuration (the key of its freeze-thaw state).
+            config: the active hyperparameters, as a plain mapping.
+            to_epoch: the 1-based epoch to reach; epochs already done are not repeated.
+            deadline: a ``time.monotonic()`` value; training stops cleanly at a step
+                boundary before it, and the epoch that could not finish is not reported.
+
+        Returns:
+            One report per epoch finished by this call, in order (may be empty when the
+            deadline leaves no time for a whole epoch).
+
+        Raises:
+            TrialFailed: the configuration cannot be trained (the tuner goes on).
+        """
+
+    @abstractmethod
+    def last_epoch(self, config_id: str) -> int:
+        """The last epoch finished for ``config_id`` (0 when never trained)."""
+
+    @abstractmethod
+    def score(self, config_id: str, split: str = "test") -> float:
+        """Score of ``config_id`` in its current state on ``split``, in [0, 1]."""
+
+    @abstractmethod
+    def export(self, config_id: str, out_dir: Path) -> Path:
+        """Write the tuned weights of ``config_id`` to ``out_dir``; return the folder."""
+
+    def release(self, config_id: str) -> None:  # noqa: B027 - optional hook
+        """Free memory held for ``config_id`` (its state stays on disk when saved)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Free everything the session holds."""
+
+
+class TunedModel(ABC):
+    """A tuned model loaded back from an exported folder, ready to predict."""
+
+    @abstractmethod
+    def predict(self, image: np.ndarray, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:
+        """Segment ``image``.
+
+        Args:
+            image: ``H x W x 3`` uint8 RGB image.
+            boxes: prompt boxes ``[x0, y0, x1, y1]`` in pixels of ``image``, one per object;
+                None lets the model use the whole image as the box.
+
+        Returns:
+            ``H x W`` uint8 label map (0 background, 1..K classes).
+        """
+
+
+class ModelAdapter(ABC):
+    """A family of foundation models that qtt-seg can tune (e.g. all SAM variants)."""
+
+    #: the provider's name, shown by ``qtt-seg plugins`` (e.g. ``"sam"``)
+    name: str = ""
+
+    @abstractmethod
+    def model_names(self) -> list[str]:
+        """Names of the models this adapter builds, e.g. ``["sam-vit-b", "sam-tiny"]``."""
+
+    @abstractmethod
+    def default_space(self, model: str) -> str:
+        """Name of the search space used for ``model`` when the user names none."""
+
+    @abstractmethod
+    def open_session(self, request: SessionRequest) -> TuningSession:
+        """Open a tuning session for ``request.model`` on ``request.data``."""
+
+    @abstractmethod
+    def load_tuned(self, weights_dir: Path, device: str = "cpu") -> TunedModel:
+        """Load a model that :meth:`TuningSession.export` wrote to ``weights_dir``."""

@@ -1,0 +1,44 @@
+"""The ``qtt-seg`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from qtt_core.cli import plugins_cmd, space_cmd
+from qtt_core.cli.output import fail
+from qtt_core.errors import QttError
+
+app = typer.Typer(
+    name="qtt-seg",
+    help="Quickly tune segmentation foundation models (SAM, SAM 2) to your dataset within a time budget.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("plugins")(plugins_cmd.plugins)
+app.add_typer(space_cmd.app, name="space")
+
+
+def run() -> None:
+    """Console-script entry point: user errors exit 2 with one line, internal errors 1."""
+    try:
+        app(standalone_mode=False)
+    except QttError as error:
+        fail(str(error), code=2)
+    except (typer.Abort, KeyboardInterrupt):
+        fail("interrupted", code=130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except Exception as error:  # noqa: BLE001 - click's own usage errors come here too
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        fail(f"internal error: {type(error).__name__}: {error} (please report it)", code=1)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,25 @@
+"""Test doubles for qtt-seg and for plugin authors (like ``botorch.utils.testing``).
+
+- :class:`InMemoryData` / :func:`make_shapes_data`: small generated segmentation datasets.
+- :class:`MockAdapter`: a model adapter with deterministic synthetic learning curves.
+- :func:`check_adapter`, :func:`check_extractor`, :func:`check_space`: the conformance
+  checks that the test suite runs over every registered provider.
+"""
+
+from __future__ import annotations
+
+from qtt_core.testing.adapter import MockAdapter, MockSession, synthetic_curve
+from qtt_core.testing.conformance import check_adapter, check_extractor, check_space
+from qtt_core.testing.data import InMemoryData, InMemorySplit, make_shapes_data
+
+__all__ = [
+    "InMemoryData",
+    "InMemorySplit",
+    "MockAdapter",
+    "MockSession",
+    "check_adapter",
+    "check_extractor",
+    "check_space",
+    "make_shapes_data",
+    "synthetic_curve",
+]

@@ -1,0 +1,116 @@
+"""A model adapter with deterministic synthetic learning curves, for tests and plugin authors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TunedModel, TuningSession
+from qtt_core.space.identity import normalise_config
+
+__all__ = ["MockAdapter", "MockSession", "synthetic_curve"]
+
+
+def synthetic_curve(config: Mapping[str, Any], epoch: int) -> float:
+    """A plausible score in [0, 1] after ``epoch`` epochs, determined by ``config`` alone.
+
+    Learning rates far from 3e-4 (on a log scale) lower the ceiling; the rest of the
+    configuration moves ceiling and speed by a hash, so every configuration differs.
+    """
+    digest = hashlib.sha1(json.dumps(normalise_config(config), sort_keys=True, default=str).encode()).digest()
+    noise = digest[0] / 255.0
+    lr = float(config.get("lr", 3e-4))
+    distance = abs(math.log10(lr) - math.log10(3e-4))
+    ceiling = max(0.05, 0.9 - 0.25 * distance - 0.2 * noise)
+    speed = 0.3 + 0.5 * (digest[1] / 255.0)
+    return ceiling * (1.0 - math.exp(-speed * epoch)) + 0.05
+
+
+class MockSession(TuningSession):
+    """Freeze-thaw bookkeeping with synthetic scores; optionally sleeps ``cost_s`` per epoch."""
+
+    def __init__(self, request: SessionRequest, epoch_cost_s: float, sleep: bool, fail_ids: set[str]):
+        self.request = request
+        self.epoch_cost_s = epoch_cost_s
+        self.sleep = sleep
+        self.fail_ids = fail_ids
+        self.epochs: dict[str, int] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
+
+    def zero_shot_score(self, split: str = "val") -> float:
+        return 0.05
+
+    def train(self, config_id: str, config: Mapping[str, Any], to_epoch: int, deadline: float | None = None) -> list[EpochReport]:
+        if config_id in self.fail_ids:
+            raise TrialFailed(config_id, "injected failure (MockAdapter fail_ids)")
+        self.configs[config_id] = dict(config)
+        reports = []
+        cost = self.epoch_cost_s * float(config.get("batch_size", 1)) ** 0.5
+        for epoch in range(self.epochs.get(config_id, 0) + 1, to_epoch + 1):
+            if deadline is not None and time.monotonic() + (cost if self.sleep else 0.0) > deadline:
+                break
+            if self.sleep:
+                time.sleep(cost)
+            self.epochs[config_id] = epoch
+            reports.append(EpochReport(config_id, epoch, synthetic_curve(config, epoch), cost, 1.0 / epoch))
+        return reports
+
+    def last_epoch(self, config_id: str) -> int:
+        return self.epochs.get(config_id, 0)
+
+    def score(self, config_id: str, split: str = "test") -> float:
+        return synthetic_curve(self.configs[config_id], self.epochs[config_id])
+
+    def export(self, config_id: str, out_dir: Path) -> Path:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": self.epochs[config_id]}
+        (out_dir / "mock_weights.json").write_text(json.dumps(payload))
+        return out_dir
+
+
+class _MockTuned(TunedModel):
+    def predict(self, image: np.ndarray, boxes=None) -> np.ndarray:
+        label = np.zeros(image.shape[:2], dtype=np.uint8)
+        for x0, y0, x1, y1 in boxes or [(0, 0, image.shape[1], image.shape[0])]:
+            label[int(y0) : int(y1), int(x0) : int(x1)] = 1
+        return label
+
+
+class MockAdapter(ModelAdapter):
+    """Adapter for tests: model ``mock``, space ``sam-lora`` by default, no torch model.
+
+    Args:
+        epoch_cost_s: reported seconds per epoch (times sqrt of the batch size).
+        sleep: really wait ``epoch_cost_s`` per epoch (to test budgets and deadlines).
+        fail_ids: configuration ids whose training raises :class:`TrialFailed`.
+    """
+
+    name = "mock"
+
+    def __init__(self, epoch_cost_s: float = 1.0, sleep: bool = False, fail_ids: set[str] | None = None, space: str = "sam-lora"):
+        self.epoch_cost_s = epoch_cost_s
+        self.sleep = sleep
+        self.fail_ids = set(fail_ids or ())
+        self.space = space
+
+    def model_names(self) -> list[str]:
+        return ["mock"]
+
+    def default_space(self, model: str) -> str:
+        return self.space
+
+    def open_session(self, request: SessionRequest) -> MockSession:
+        return MockSession(request, self.epoch_cost_s, self.sleep, self.fail_ids)
+
+    def load_tuned(self, weights_dir: Path, device: str = "cpu") -> TunedModel:
+        if not (Path(weights_dir) / "mock_weights.json").is_file():
+            raise FileNotFoundError(f"{weights_dir} holds no mock_weights.json")
+        return _MockTuned()
