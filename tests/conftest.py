@@ -1,4 +1,7 @@
-"""Test-wide settings: hermetic plugin loading and the location of ../shared data."""
+"""Test-wide settings: hermetic plugin loading, private caches, ../shared lookup.
+
+Helpers for tests live in tests/helpers.py: ``from helpers import require_shared``.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO_ROOT, require_shared, shared_data_dir  # noqa: F401 - re-exported
+
 # Tests never pick up plugins installed in the environment by accident; the built-in SAM
 # plugin is registered explicitly, the way PYTEST_PLUGINS works.
 os.environ["QTT_SEG_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 os.environ.setdefault("QTT_SEG_PLUGINS", "qtt_sam.plugin")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` beside the repository, or None when it is absent (a user's clone)."""
-    path = REPO_ROOT.parent / "shared" / "data"
-    return path if path.is_dir() else None
-
-
-def require_shared(*parts: str) -> Path:
-    """The path ``../shared/data/<parts>``; skips the test with a clear reason when absent."""
-    root = shared_data_dir()
-    if root is None or not root.joinpath(*parts).exists():
-        pytest.skip(f"needs ../shared/data/{'/'.join(parts)} beside the repository (not in a plain clone)")
-    return root.joinpath(*parts)
 
 
 @pytest.fixture
@@ -36,3 +24,9 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("QTT_SEG_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def shared():
+    """``shared("real", "kvasir_seg_sample")``: a path under ../shared/data, or skip."""
+    return require_shared
