@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from qtt_core.cli import plugins_cmd, space_cmd
+from qtt_core.cli import data_cmd, plugins_cmd, space_cmd
 from qtt_core.cli.output import fail
 from qtt_core.errors import QttError
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(space_cmd.app, name="space")
+app.add_typer(data_cmd.app, name="data")
 
 
 def run() -> None:
