@@ -1,0 +1,295 @@
+"""Pretraining of ``sam-nano`` on procedural scenes with box prompts (resumable, fixed seed).
+
+    python -m qtt_sam.nano.pretrain --out DIR --steps N [--batch-size 8] [--seed 0] [--resume]
+    python -m qtt_sam.nano.pretrain --out DIR --export-only --export sam_nano.safetensors
+
+The whole SAM (image encoder, prompt encoder, mask decoder; segment-anything's modules) is
+trained end to end: AdamW, linear warmup then cosine decay (timm), loss = BCE + dice on the
+mask logits upsampled to half the input size (targets area-averaged to it), plus the IoU head's MSE against the IoU its masks
+actually reach. Both decoder paths are trained: the single-mask output (``multimask_output=False``,
+used with box prompts) and the three multimask outputs (the smallest of their losses, as SAM).
+
+The data of step ``t`` are the scenes ``t * B ... t * B + B - 1`` of the stream ``seed`` and the
+box jitter is drawn from ``(seed, t)``; with the model and optimizer state saved every
+``--checkpoint-every`` steps, a resumed run reaches bit-identical weights to a straight one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from segment_anything.modeling import Sam
+from timm.scheduler import CosineLRScheduler
+
+from qtt_sam.architectures import SamArchitecture, build_sam, get_architecture
+from qtt_sam.nano.scenes import make_scene, mask_box, pick_targets
+
+__all__ = ["PretrainConfig", "export_weights", "main", "pretrain", "train_step_loss"]
+
+CHECKPOINT_NAME = "last.pt"
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that determines the weights of a pretraining run.
+
+    Attributes:
+        steps: optimizer steps in total (the cosine schedule spans them).
+        batch_size: images per step; each brings ``prompts_per_image`` box prompts.
+        lr: peak learning rate, reached after ``warmup_steps``.
+        box_jitter: std of the noise added to each box side, as a fraction of the box side.
+    """
+
+    model: str = "sam-nano"
+    steps: int = 6000
+    batch_size: int = 8
+    prompts_per_image: int = 3
+    seed: int = 0
+    lr: float = 6e-4
+    weight_decay: float = 0.05
+    warmup_steps: int = 200
+    box_jitter: float = 0.06
+    iou_loss_weight: float = 1.0
+
+
+# ---------------------------------------------------------------- data
+
+
+def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """The training batch of ``step``.
+
+    Returns:
+        images: ``B x 3 x S x S`` float32 in [0, 255] (S = ``image_size``, pixels);
+        boxes: per image a ``K x 4`` float32 tensor ``(x0, y0, x1, y1)`` in pixels of S, jittered;
+        masks: per image a ``K x S x S`` float32 tensor of 0/1 targets.
+    """
+    jitter_rng = np.random.default_rng([config.seed, step, 2])
+    images, boxes, masks = [], [], []
+    for offset in range(config.batch_size):
+        index = step * config.batch_size + offset
+        scene = make_scene(config.seed, index)
+        picks = pick_targets(scene, config.prompts_per_image, np.random.default_rng([config.seed, index, 1]))
+        image = torch.from_numpy(np.array(scene.image)).permute(2, 0, 1).float()
+        target = torch.from_numpy(scene.masks[picks]).float()
+        scale = image_size / image.shape[-1]
+        if scale != 1:
+            image = F.interpolate(image[None], size=(image_size, image_size), mode="bilinear", antialias=True)[0]
+            target = (F.interpolate(target[None], size=(image_size, image_size), mode="area")[0] >= 0.5).float()
+        kept = target.flatten(1).sum(1) > 0
+        target = target[kept]
+        box = torch.tensor([mask_box(m.numpy() > 0) for m in target], dtype=torch.float32).reshape(-1, 4)
+        box[:, 2:] += 1  # inclusive pixel index -> right/bottom edge
+        side = (box[:, 2:] - box[:, :2]).repeat(1, 2)
+        noise = torch.from_numpy(jitter_rng.normal(0, config.box_jitter, box.shape).astype(np.float32))
+        max_shift = 16 * scale  # pixels
+        box = box + (noise * side).clamp(-max_shift, max_shift)
+        images.append(image)
+        boxes.append(box.clamp(0, image_size))
+        masks.append(target)
+    return torch.stack(images), boxes, masks
+
+
+# ---------------------------------------------------------------- loss
+
+
+def _mask_losses(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-mask loss and IoU.
+
+    Args:
+        logits: ``K x M x L x L`` mask logits; target: ``K x 1 x L x L`` in [0, 1] (soft at thin edges).
+
+    Returns:
+        loss ``K x M`` (BCE + dice), iou ``K x M`` of the thresholded masks (no gradient).
+    """
+    bce = F.binary_cross_entropy_with_logits(logits, target.expand_as(logits), reduction="none").mean((-1, -2))
+    prob = logits.sigmoid()
+    target_sum = target.sum((-1, -2))
+    dice = 1 - (2 * (prob * target).sum((-1, -2)) + 1) / (prob.sum((-1, -2)) + target_sum + 1)
+    with torch.no_grad():
+        hard = (logits > 0).float()
+        inter = (hard * target).sum((-1, -2))
+        iou = inter / (hard.sum((-1, -2)) + target_sum - inter).clamp(min=1e-6)
+    return bce + dice, iou
+
+
+def train_step_loss(sam: Sam, images: torch.Tensor, boxes: list[torch.Tensor], masks: list[torch.Tensor],
+                    iou_loss_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss of one batch and its parts.
+
+    Args:
+        images: ``B x 3 x S x S`` in [0, 255]; boxes: per image ``K x 4`` pixels; masks: per image ``K x S x S``.
+
+    Returns:
+        The scalar loss and a dict with ``single_loss``, ``multi_loss``, ``iou_mse``, ``single_iou``.
+    """
+    embeddings = sam.image_encoder(sam.preprocess(images))
+    dense_pe = sam.prompt_encoder.get_dense_pe()
+    single, multi, iou_mse, single_iou = [], [], [], []
+    loss_size = images.shape[-1] // 2  # pixels: the loss is taken at half the input resolution
+    for embedding, box, target in zip(embeddings, boxes, masks):
+        sparse, dense = sam.prompt_encoder(points=None, boxes=box, masks=None)
+        low_res, iou_pred = sam.mask_decoder.predict_masks(embedding[None], dense_pe, sparse, dense)
+        logits = F.interpolate(low_res, size=(loss_size, loss_size), mode="bilinear", align_corners=False)
+        target = F.interpolate(target[:, None], size=(loss_size, loss_size), mode="area")
+        loss, iou = _mask_losses(logits, target)
+        single.append(loss[:, 0])
+        multi.append(loss[:, 1:].min(dim=1).values)
+        iou_mse.append(F.mse_loss(iou_pred, iou, reduction="none").mean(1))
+        single_iou.append(iou[:, 0])
+    parts = {name: torch.cat(values).mean() for name, values in
+             (("single_loss", single), ("multi_loss", multi), ("iou_mse", iou_mse), ("single_iou", single_iou))}
+    total = parts["single_loss"] + parts["multi_loss"] + iou_loss_weight * parts["iou_mse"]
+    return total, {name: float(value.detach()) for name, value in parts.items()}
+
+
+# ---------------------------------------------------------------- checkpoints and export
+
+
+def _save_checkpoint(out: Path, sam: Sam, optimizer: torch.optim.Optimizer, step: int, config: PretrainConfig) -> None:
+    state = {
+        "config": asdict(config),
+        "step": step,
+        "model": sam.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.get_state(),
+    }
+    partial = out / (CHECKPOINT_NAME + ".tmp")
+    torch.save(state, partial)
+    os.replace(partial, out / CHECKPOINT_NAME)
+
+
+def export_weights(sam: Sam, path: Path, metadata: dict[str, str] | None = None) -> int:
+    """Writes ``sam``'s state_dict as fp16 safetensors (segment-anything's key names); returns bytes."""
+    from safetensors.torch import save_file
+
+    tensors = {key: value.detach().to(torch.float16).contiguous() for key, value in sam.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata or {})
+    return path.stat().st_size
+
+
+def _optimizer(sam: Sam, config: PretrainConfig) -> torch.optim.AdamW:
+    decay = [p for n, p in sam.named_parameters() if p.ndim >= 2 and "rel_pos" not in n and "pos_embed" not in n]
+    no_decay = [p for n, p in sam.named_parameters() if not (p.ndim >= 2 and "rel_pos" not in n and "pos_embed" not in n)]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.999))
+
+
+# ---------------------------------------------------------------- loop
+
+
+def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint_every: int = 200,
+             log_every: int = 20, stop_at_step: int | None = None) -> Sam:
+    """Trains (or resumes training) and returns the model; checkpoints go to ``out/last.pt``.
+
+    Args:
+        stop_at_step: stop (after checkpointing) once this step is reached; the schedule still
+            spans ``config.steps`` (used to train in chunks and by the resume test).
+    """
+    arch: SamArchitecture = get_architecture(config.model)
+    out.mkdir(parents=True, exist_ok=True)
+    sam = build_sam(arch, seed=config.seed).train()
+    optimizer = _optimizer(sam, config)
+    step = 0
+    checkpoint = out / CHECKPOINT_NAME
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["config"] != asdict(config):
+            raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
+        sam.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        step = state["step"]
+        print(f"resumed from {checkpoint} at step {step}", flush=True)
+    else:
+        torch.manual_seed(config.seed)
+    scheduler = CosineLRScheduler(optimizer, t_initial=config.steps, lr_min=config.lr * 0.02,
+                                  warmup_t=config.warmup_steps, warmup_lr_init=config.lr * 0.01, t_in_epochs=False)
+    last_step = config.steps if stop_at_step is None else min(stop_at_step, config.steps)
+    started = time.perf_counter()
+    running: dict[str, float] = {}
+    while step < last_step:
+        scheduler.step_update(step)
+        images, boxes, masks = make_batch(config, step, arch.image_size)
+        loss, parts = train_step_loss(sam, images, boxes, masks, config.iou_loss_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        for name, value in parts.items():
+            running[name] = running.get(name, 0.0) + value
+        if step % log_every == 0 or step == last_step:
+            count = log_every if step % log_every == 0 else step % log_every
+            means = " ".join(f"{k}={v / count:.4f}" for k, v in running.items())
+            elapsed = time.perf_counter() - started
+            print(f"step {step}/{config.steps} lr={optimizer.param_groups[0]['lr']:.2e} {means} "
+                  f"elapsed_s={elapsed:.0f}", flush=True)
+            running = {}
+        if step % checkpoint_every == 0 or step == last_step:
+            _save_checkpoint(out, sam, optimizer, step, config)
+    return sam.eval()
+
+
+def _load_checkpoint_model(out: Path) -> tuple[Sam, dict]:
+    state = torch.load(out / CHECKPOINT_NAME, weights_only=False)
+    sam = build_sam(get_architecture(state["config"]["model"]), seed=None)
+    sam.load_state_dict(state["model"])
+    return sam.eval(), state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qtt_sam.nano.pretrain", description=__doc__.split("\n\n")[0])
+    defaults = PretrainConfig()
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint folder (last.pt)")
+    parser.add_argument("--steps", type=int, default=defaults.steps)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--prompts-per-image", type=int, default=defaults.prompts_per_image)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--warmup-steps", type=int, default=defaults.warmup_steps)
+    parser.add_argument("--model", default=defaults.model, help="architecture name (sam-tiny for tests)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
+    parser.add_argument("--stop-at-step", type=int, default=None, help="train only up to this step (chunks)")
+    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--export", type=Path, default=None, help="write fp16 safetensors weights here at the end")
+    parser.add_argument("--export-only", action="store_true", help="export OUT/last.pt without training")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.export_only:
+        if args.export is None:
+            parser.error("--export-only needs --export FILE")
+        sam, state = _load_checkpoint_model(args.out)
+        meta = {"config": json.dumps(state["config"]), "step": str(state["step"])}
+        size = export_weights(sam, args.export, meta)
+        print(f"exported step {state['step']} to {args.export} ({size / 1e6:.2f} MB)")
+        return 0
+    config = PretrainConfig(model=args.model, steps=args.steps, batch_size=args.batch_size,
+                            prompts_per_image=args.prompts_per_image, seed=args.seed, lr=args.lr,
+                            warmup_steps=args.warmup_steps)
+    print(f"pretraining {json.dumps(asdict(config))} threads={args.threads}", flush=True)
+    started = time.perf_counter()
+    sam = pretrain(config, args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                   stop_at_step=args.stop_at_step)
+    print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.export is not None:
+        _, state = _load_checkpoint_model(args.out)
+        size = export_weights(sam, args.export, {"config": json.dumps(asdict(config)), "step": str(state["step"])})
+        print(f"exported to {args.export} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
