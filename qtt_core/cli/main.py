@@ -33,11 +33,8 @@ def run() -> None:
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except Exception as error:  # noqa: BLE001 - click's own usage errors come here too
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+        if hasattr(error, "format_message") and hasattr(error, "exit_code"):  # click (or typer's copy)
+            fail(f"{error.format_message()} (see qtt-seg --help)", code=error.exit_code)
         fail(f"internal error: {type(error).__name__}: {error} (please report it)", code=1)
 
 

@@ -41,7 +41,7 @@ def _components(space: ConfigurationSpace, names: list[str]) -> list[list[str]]:
         for hp in parents:
             union(child, hp.name)
     for clause in space.forbidden_clauses:
-        members = [dlc.hyperparameter.name for dlc in clause.get_descendant_literal_clauses()]
+        members = [dlc.hyperparameter.name for dlc in clause.dlcs]
         for other in members[1:]:
             union(members[0], other)
     groups: dict[str, list[str]] = {}
@@ -57,7 +57,7 @@ def _count_component(space: ConfigurationSpace, names: list[str]) -> int:
     forbiddens = [
         f
         for f in space.forbidden_clauses
-        if {dlc.hyperparameter.name for dlc in f.get_descendant_literal_clauses()} <= member
+        if {dlc.hyperparameter.name for dlc in f.dlcs} <= member
     ]
 
     def is_active(name: str, assigned: dict[str, Any]) -> bool:

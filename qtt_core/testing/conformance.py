@@ -46,19 +46,26 @@ def check_extractor(extractor: MetaFeatureExtractor) -> None:
     assert extractor.extract(data, seed=0) == first, f"{extractor.name}: not deterministic"
 
 
-def check_adapter(adapter: ModelAdapter, model: str | None = None, config: dict[str, Any] | None = None, device: str = "cpu") -> None:
+def check_adapter(
+    adapter: ModelAdapter,
+    model: str | None = None,
+    config: dict[str, Any] | None = None,
+    device: str = "cpu",
+    registry: Any = None,
+) -> None:
     """Freeze-thaw, deadline, scores in [0, 1], export and load_tuned on a tiny dataset.
 
     Args:
         model: the model to check (default: the adapter's last model name, by convention
             its smallest).
         config: a configuration to train (default: the default of the adapter's space).
+        registry: where to look up the adapter's space (default: a new ``Registry()``).
     """
     from qtt_core.registry import Registry
 
     model = model or adapter.model_names()[-1]
     if config is None:
-        space = Registry(autoload=False).load_space(adapter.default_space(model))
+        space = (registry or Registry()).load_space(adapter.default_space(model))
         config = dict(space.get_default_configuration())
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(64, 64), seed=1)
     with tempfile.TemporaryDirectory() as tmp:
