@@ -141,8 +141,9 @@ class TunedModel(ABC):
 
         Args:
             image: ``H x W x 3`` uint8 RGB image.
-            boxes: prompt boxes ``[x0, y0, x1, y1]`` in pixels of ``image``, one per object;
-                None lets the model use the whole image as the box.
+            boxes: prompt boxes ``[x0, y0, x1, y1]`` or ``[x0, y0, x1, y1, label]`` in pixels
+                of ``image``, one per object (label: the class 1..K, 1 when not given); None
+                lets the model use the whole image as the box.
 
         Returns:
             ``H x W`` uint8 label map (0 background, 1..K classes).
