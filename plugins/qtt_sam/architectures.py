@@ -52,6 +52,8 @@ class SamArchitecture:
 
 
 _OFFICIAL = "https://dl.fbaipublicfiles.com/segment_anything/"
+# SHA-256 of the official files: the same values are pinned by several independent projects
+# (e.g. micro-sam's model registry, 3D Slicer's SAM extension).
 
 ARCHITECTURES: dict[str, SamArchitecture] = {
     arch.name: arch
@@ -59,14 +61,17 @@ ARCHITECTURES: dict[str, SamArchitecture] = {
         SamArchitecture(
             "sam-vit-h", 1280, 32, 16, (7, 15, 23, 31),
             checkpoint_file="sam_vit_h_4b8939.pth", checkpoint_url=_OFFICIAL + "sam_vit_h_4b8939.pth",
+            checkpoint_sha256="a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
         ),
         SamArchitecture(
             "sam-vit-l", 1024, 24, 16, (5, 11, 17, 23),
             checkpoint_file="sam_vit_l_0b3195.pth", checkpoint_url=_OFFICIAL + "sam_vit_l_0b3195.pth",
+            checkpoint_sha256="3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
         ),
         SamArchitecture(
             "sam-vit-b", 768, 12, 12, (2, 5, 8, 11),
             checkpoint_file="sam_vit_b_01ec64.pth", checkpoint_url=_OFFICIAL + "sam_vit_b_01ec64.pth",
+            checkpoint_sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
         ),
         # the offline default: pretrained by the project (see nano/), weights ship with the plugin
         SamArchitecture(

@@ -1,0 +1,90 @@
+"""Decoded samples and image embeddings kept for the whole session (across epochs and trials)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["EmbeddingCache", "SampleStore"]
+
+
+class SampleStore:
+    """Images resized to a square input side and label maps, read once per split.
+
+    Args:
+        data: a :class:`qtt_core.data.SegmentationData`.
+    """
+
+    def __init__(self, data: Any):
+        self.data = data
+        self._images: dict[tuple[str, int, int], np.ndarray] = {}
+        self._masks: dict[tuple[str, int, int | None], np.ndarray] = {}
+
+    def size(self, split: str) -> int:
+        return len(self.data.split(split))
+
+    def image(self, split: str, index: int, side: int) -> np.ndarray:
+        """``side x side x 3`` uint8 image (resized bilinearly, aspect ratio not kept)."""
+        key = (split, index, side)
+        if key not in self._images:
+            self._images[key] = np.ascontiguousarray(self.data.split(split).image(index, size=(side, side)))
+        return self._images[key]
+
+    def mask(self, split: str, index: int, side: int | None = None) -> np.ndarray:
+        """``side x side`` uint8 label map (nearest neighbour), or the original size for None."""
+        key = (split, index, side)
+        if key not in self._masks:
+            size = None if side is None else (side, side)
+            self._masks[key] = np.ascontiguousarray(self.data.split(split).mask(index, size=size))
+        return self._masks[key]
+
+
+class EmbeddingCache:
+    """Embeddings of a frozen image encoder, keyed by (split, index, variant, side).
+
+    Args:
+        budget_bytes: stop adding entries beyond this many bytes (entries stay on their device).
+    """
+
+    def __init__(self, budget_bytes: int):
+        self.budget_bytes = budget_bytes
+        self.used_bytes = 0
+        self._entries: dict[Hashable, Any] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
+
+    def put(self, key: Hashable, embedding: Any) -> None:
+        size = _nbytes(embedding)
+        if self.used_bytes + size <= self.budget_bytes:
+            self._entries[key] = _detached(embedding)
+            self.used_bytes += size
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.used_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _nbytes(embedding: Any) -> int:
+    if isinstance(embedding, torch.Tensor):
+        return embedding.numel() * embedding.element_size()
+    return sum(_nbytes(item) for item in embedding)
+
+
+def _detached(embedding: Any) -> Any:
+    if isinstance(embedding, torch.Tensor):
+        return embedding.detach()
+    return type(embedding)(_detached(item) for item in embedding)

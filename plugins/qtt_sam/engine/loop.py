@@ -1,0 +1,210 @@
+"""The training epoch and the evaluation pass, written against :class:`PromptableModel`."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from qtt_core.data.protocol import IGNORE_INDEX
+from qtt_sam.engine.augment import Augmentation, draw_augmentation
+from qtt_sam.engine.cache import EmbeddingCache, SampleStore
+from qtt_sam.engine.config import TrainConfig
+from qtt_sam.engine.losses import mask_loss
+from qtt_sam.engine.metrics import IoUAccumulator
+from qtt_sam.engine.prompts import boxes_from_mask, jitter_boxes
+from qtt_sam.engine.protocol import PromptableModel
+from qtt_sam.engine.trial import Trial
+
+__all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "train_epoch"]
+
+_NO_AUGMENTATION = Augmentation()
+
+
+class NonFiniteLoss(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+def input_side(wrapper: PromptableModel, resolution_scale: float) -> int:
+    """The square input side for ``resolution_scale``, a multiple of ``size_multiple`` (pixels)."""
+    multiple = wrapper.size_multiple
+    return max(multiple, int(round(wrapper.input_size * resolution_scale / multiple)) * multiple)
+
+
+@dataclass
+class EngineContext:
+    """What the loop needs besides the trial: model wrapper, data, caches, device."""
+
+    wrapper: PromptableModel
+    store: SampleStore
+    cache: EmbeddingCache | None
+    device: torch.device
+    num_classes: int
+    eval_batch_size: int = 8
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA; nothing on the CPU."""
+        if self.device.type == "cuda":
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """``B x 3 x S x S`` float tensor on the device from ``S x S x 3`` uint8 arrays."""
+        stacked = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+        return stacked.to(self.device, non_blocking=True).float()
+
+    def embed(self, model: torch.nn.Module, images: Sequence[np.ndarray], keys: Sequence[Any] | None, grad: bool) -> list[Any]:
+        """Embeddings of ``images``; with ``keys`` (frozen encoder), cached ones are reused.
+
+        Args:
+            keys: one cache key per image, or None to compute every embedding.
+            grad: build the autograd graph through the encoder (LoRA training).
+        """
+        results: list[Any] = [None] * len(images)
+        if keys is not None and self.cache is not None:
+            for position, key in enumerate(keys):
+                results[position] = self.cache.get(key)
+        todo = [position for position, found in enumerate(results) if found is None]
+        if todo:
+            with torch.set_grad_enabled(grad), self.autocast():
+                computed = self.wrapper.embed(model, self.to_tensor([images[p] for p in todo]))
+            for position, embedding in zip(todo, computed, strict=True):
+                results[position] = embedding
+                if keys is not None and self.cache is not None:
+                    self.cache.put(keys[position], embedding)
+        return results
+
+
+def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> float | None:
+    """One pass over the training split in random order.
+
+    Returns:
+        The mean loss per prompt, NaN when no image had a prompt, or None when the
+        deadline came before the epoch ended (stopped at a step boundary).
+
+    Raises:
+        NonFiniteLoss: the loss became NaN or infinite.
+    """
+    config, model = trial.config, trial.model
+    side = input_side(ctx.wrapper, config.resolution_scale)
+    order = trial.rng.permutation(ctx.store.size("train"))
+    batches = [order[start : start + config.batch_size] for start in range(0, len(order), config.batch_size)]
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.train()
+    total, count, step_s = 0.0, 0, 0.0
+    for batch in batches:
+        if deadline is not None and time.monotonic() + step_s > deadline:
+            return None
+        started = time.monotonic()
+        loss, prompts = _batch_loss(ctx, trial, [int(i) for i in batch], side)
+        if prompts:
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"training loss is {value}")
+            trial.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            trial.optimizer.step()
+            total += value * prompts
+            count += prompts
+        trial.schedule.after_update()
+        step_s = time.monotonic() - started
+    model.eval()
+    return total / count if count else float("nan")
+
+
+def _batch_loss(ctx: EngineContext, trial: Trial, indices: list[int], side: int) -> tuple[torch.Tensor, int]:
+    """Summed-then-averaged loss over the prompts of a batch, and the number of prompts."""
+    config = trial.config
+    images, masks, augmentations = [], [], []
+    for index in indices:
+        augmentation = draw_augmentation(
+            trial.rng, bool(config.horizontal_flip), bool(config.vertical_flip), bool(config.random_rotate), config.color_jitter
+        )
+        image, mask = augmentation.apply(ctx.store.image("train", index, side), ctx.store.mask("train", index, side))
+        images.append(image)
+        masks.append(mask)
+        augmentations.append(augmentation)
+    prompts = [boxes_from_mask(mask, bool(config.box_per_component)) for mask in masks]
+    boxes = [jitter_boxes(p.boxes, config.box_jitter, (side, side), trial.rng) for p in prompts]
+    keep = [i for i, p in enumerate(prompts) if len(p)]
+    if not keep:
+        return torch.zeros(()), 0
+    keys = [("train", indices[i], augmentations[i].variant, side) for i in keep] if trial.caches_embeddings else None
+    embeddings = ctx.embed(trial.model, [images[i] for i in keep], keys, grad=config.encoder_trainable)
+    total = torch.zeros((), device=ctx.device)
+    count = 0
+    with ctx.autocast():
+        for embedding, i in zip(embeddings, keep, strict=True):
+            logits = ctx.wrapper.decode(trial.model, embedding, torch.from_numpy(boxes[i]).to(ctx.device), side)
+            logits = F.interpolate(logits[:, None].float(), size=(side, side), mode="bilinear", align_corners=False)[:, 0]
+            targets = torch.from_numpy(prompts[i].targets).to(ctx.device).float()
+            valid = torch.from_numpy(masks[i] != IGNORE_INDEX).to(ctx.device).float()
+            total = total + mask_loss(config.loss, logits, targets, valid) * len(prompts[i])
+            count += len(prompts[i])
+    return total / count, count
+
+
+@torch.no_grad()
+def evaluate(
+    ctx: EngineContext,
+    model: torch.nn.Module,
+    split: str,
+    side: int,
+    per_component: bool,
+    cache_embeddings: bool,
+) -> float:
+    """Mean IoU of ``model`` on ``split`` with boxes from the ground truth (no jitter).
+
+    Masks are predicted at the ``side x side`` input and compared at the original size.
+    """
+    model.eval()
+    accumulator = IoUAccumulator(ctx.num_classes)
+    count = ctx.store.size(split)
+    for start in range(0, count, ctx.eval_batch_size):
+        indices = list(range(start, min(count, start + ctx.eval_batch_size)))
+        images = [ctx.store.image(split, i, side) for i in indices]
+        keys = [(split, i, _NO_AUGMENTATION.variant, side) for i in indices] if cache_embeddings else None
+        embeddings = ctx.embed(model, images, keys, grad=False)
+        for index, embedding in zip(indices, embeddings, strict=True):
+            truth = ctx.store.mask(split, index)
+            predicted = predict_label_map(ctx, model, embedding, truth.shape, side, boxes_from_mask(truth, per_component))
+            accumulator.update(predicted, truth)
+    return accumulator.score()
+
+
+def predict_label_map(ctx: EngineContext, model: torch.nn.Module, embedding: Any, shape: tuple[int, int], side: int, prompts: Any) -> np.ndarray:
+    """``H x W`` uint8 label map for boxes given in pixels of the original ``shape``."""
+    if len(prompts) == 0:
+        return np.zeros(shape, dtype=np.uint8)
+    boxes = scale_boxes(prompts.boxes, shape, side)
+    with ctx.autocast():
+        logits = ctx.wrapper.decode(model, embedding, torch.from_numpy(boxes).to(ctx.device), side)
+    logits = F.interpolate(logits[:, None].float(), size=tuple(shape), mode="bilinear", align_corners=False)[:, 0]
+    return label_map(logits.cpu().numpy(), prompts.labels)
+
+
+def scale_boxes(boxes: np.ndarray, shape: tuple[int, int], side: int) -> np.ndarray:
+    """``N x 4`` boxes from pixels of an ``H x W`` image to pixels of the ``side x side`` input."""
+    height, width = shape
+    factors = np.array([side / width, side / height, side / width, side / height], dtype=np.float32)
+    return ((boxes + 0.5) * factors - 0.5).astype(np.float32)
+
+
+def label_map(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Combine per-prompt logits (``N x H x W``) into an ``H x W`` uint8 label map.
+
+    Each pixel takes the label of the prompt with the highest logit, if that logit is
+    positive (probability above 0.5); otherwise background.
+    """
+    best = logits.argmax(axis=0)
+    winner = np.take_along_axis(logits, best[None], axis=0)[0]
+    return np.where(winner > 0, np.asarray(labels)[best], 0).astype(np.uint8)

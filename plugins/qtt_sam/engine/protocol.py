@@ -1,0 +1,81 @@
+"""What the training engine asks of a promptable segmentation model (SAM, SAM 2, ...).
+
+A model plugin implements :class:`PromptableModel` (a small wrapper: build the network with
+its weights, embed images, decode masks from box prompts, name the modules that may get
+LoRA) and hands it to :class:`qtt_sam.engine.EngineSession`; prompts, losses, augmentation,
+the loop, freeze-thaw state, evaluation and export are the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+__all__ = ["PromptableModel"]
+
+
+@runtime_checkable
+class PromptableModel(Protocol):
+    """A model wrapper the engine trains.
+
+    Attributes:
+        model_name: the name users know the model by (e.g. ``"sam-vit-b"``).
+        input_size: side of the model's native square input, in pixels (1024 for SAM).
+        size_multiple: input sides must be multiples of this, in pixels (the patch size).
+        num_encoder_blocks: number of transformer blocks of the image encoder.
+        trainable_parts: configuration key -> module-name prefix of a part that the
+            configuration may unfreeze (``{"train_mask_decoder": "mask_decoder."}``).
+        part_defaults: value of each ``trainable_parts`` key when a configuration lacks it.
+    """
+
+    model_name: str
+    input_size: int
+    size_multiple: int
+    num_encoder_blocks: int
+    trainable_parts: Mapping[str, str]
+    part_defaults: Mapping[str, int]
+
+    def build(self) -> torch.nn.Module:
+        """The base model with its weights loaded, on the CPU, in eval mode."""
+        ...
+
+    def lora_target_regex(self, targets: Sequence[str], blocks: Sequence[int]) -> str:
+        """A regex that ``re.fullmatch``-es exactly the module names that get LoRA.
+
+        Args:
+            targets: a subset of ``("qkv", "proj", "mlp")``.
+            blocks: indices of the image encoder blocks to adapt.
+        """
+        ...
+
+    def embed(self, model: torch.nn.Module, images: torch.Tensor) -> list[Any]:
+        """Image embeddings, one per image.
+
+        Args:
+            images: ``B x 3 x S x S`` float RGB in [0, 255], ``S`` a multiple of
+                ``size_multiple`` and at most ``input_size``.
+
+        Returns:
+            ``B`` embeddings (tensors or tuples of tensors on the model's device) that
+            :meth:`decode` accepts; the engine caches them when the encoder is frozen.
+        """
+        ...
+
+    def decode(self, model: torch.nn.Module, embedding: Any, boxes: torch.Tensor, input_side: int) -> torch.Tensor:
+        """Mask logits of one image for its box prompts.
+
+        Args:
+            embedding: one item of :meth:`embed`'s result.
+            boxes: ``N x 4`` float ``[x0, y0, x1, y1]`` in pixels of the ``S x S`` input.
+            input_side: ``S``, the side of the input the embedding was computed from.
+
+        Returns:
+            ``N x h x w`` low-resolution logits covering the whole ``S x S`` input.
+        """
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What :func:`load_tuned` needs to build this wrapper again (JSON-serialisable)."""
+        ...

@@ -1,0 +1,279 @@
+"""A tuning session over any :class:`PromptableModel`: freeze-thaw training, scores, export."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession
+from qtt_core.errors import UsageError
+from qtt_sam.engine.cache import EmbeddingCache, SampleStore
+from qtt_sam.engine.config import TrainConfig
+from qtt_sam.engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
+from qtt_sam.engine.protocol import PromptableModel
+from qtt_sam.engine.trial import Trial, TrialState, build_trial, trainable_state
+
+__all__ = ["DEFAULT_OPTIONS", "EngineSession"]
+
+#: ``SessionRequest.options`` the engine reads, with their defaults
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "max_epochs": 10,  # the schedules' horizon (the tuner's largest fidelity)
+    "eval_batch_size": 8,
+    "cache_embeddings": True,
+    "embedding_cache_mb": 2048,
+    "export_merged": False,
+}
+
+
+class EngineSession(TuningSession):
+    """Trains configurations of one model on one dataset, freeze-thaw style.
+
+    One configuration is live (model on the device) at a time; every configuration's
+    state after its last finished epoch is kept in memory and, with a ``workdir``, in
+    ``workdir/trials/<config_id>.pt``, so another session (another process) continues it.
+
+    Args:
+        wrapper: the model wrapper.
+        request: model, data, device, workdir, seed and options (see :data:`DEFAULT_OPTIONS`).
+    """
+
+    def __init__(self, wrapper: PromptableModel, request: SessionRequest):
+        unknown = set(request.options) - set(DEFAULT_OPTIONS)
+        if unknown:
+            raise UsageError(f"unknown session options {sorted(unknown)}; known: {sorted(DEFAULT_OPTIONS)}")
+        self.wrapper = wrapper
+        self.request = request
+        self.options = {**DEFAULT_OPTIONS, **request.options}
+        self.device = torch.device(request.device)
+        self.workdir = Path(request.workdir) if request.workdir is not None else None
+        budget = int(self.options["embedding_cache_mb"] * 2**20) if self.options["cache_embeddings"] else 0
+        self.context = EngineContext(
+            wrapper, SampleStore(request.data), EmbeddingCache(budget), self.device,
+            int(request.data.num_classes), int(self.options["eval_batch_size"]),
+        )
+        self._base: torch.nn.Module | None = None
+        self._states: dict[str, TrialState] = {}
+        self._live: tuple[str, Trial] | None = None
+        self._zero_shot: dict[str, float] = {}
+
+    # -- the base model -------------------------------------------------------------------
+
+    @property
+    def base(self) -> torch.nn.Module:
+        """The wrapper's model with its weights, frozen, on the device (built on first use)."""
+        if self._base is None:
+            base = self.wrapper.build()
+            base.requires_grad_(False)
+            self._base = base.to(self.device).eval()
+        return self._base
+
+    def zero_shot_score(self, split: str = "val") -> float:
+        """Mean IoU of the untuned model with the evaluation prompts."""
+        if split not in self._zero_shot:
+            side = input_side(self.wrapper, 1.0)
+            self._zero_shot[split] = evaluate(self.context, self.base, self._split(split), side, False, True)
+        return self._zero_shot[split]
+
+    # -- freeze-thaw ----------------------------------------------------------------------
+
+    def train(self, config_id: str, config: Mapping[str, Any], to_epoch: int, deadline: float | None = None) -> list[EpochReport]:
+        settings = TrainConfig.from_mapping(config, self.wrapper.part_defaults)
+        state = self._state(config_id)
+        done = state.epoch if state is not None else 0
+        if to_epoch <= done or (deadline is not None and time.monotonic() >= deadline):
+            return []
+        started = time.monotonic()
+        try:
+            with self._rng_scope():
+                trial = self._activate(config_id, settings, dict(config), state)
+                return self._train_epochs(config_id, trial, done, to_epoch, deadline, started)
+        except (NonFiniteLoss, RuntimeError) as error:  # NaN loss, out of memory, a torch error
+            self._drop_live()
+            raise TrialFailed(config_id, f"{type(error).__name__}: {error}") from error
+
+    def _train_epochs(self, config_id: str, trial: Trial, done: int, to_epoch: int, deadline: float | None, started: float) -> list[EpochReport]:
+        reports = []
+        val_split = self._split("val")
+        side = input_side(self.wrapper, trial.config.resolution_scale)
+        eval_s = 0.0
+        for epoch in range(done + 1, to_epoch + 1):
+            loss = train_epoch(self.context, trial, deadline)
+            if loss is None or (deadline is not None and time.monotonic() + eval_s > deadline):
+                self._drop_live()  # the unfinished epoch is discarded; the last state stays
+                break
+            eval_started = time.monotonic()
+            score = evaluate(self.context, trial.model, val_split, side, bool(trial.config.box_per_component), trial.caches_embeddings)
+            eval_s = time.monotonic() - eval_started
+            trial.schedule.after_epoch(epoch, score)
+            cost_s = time.monotonic() - started
+            self._snapshot(config_id, trial, epoch, loss, score, cost_s)
+            reports.append(EpochReport(config_id, epoch, score, cost_s, loss))
+            started = time.monotonic()
+        return reports
+
+    def last_epoch(self, config_id: str) -> int:
+        state = self._state(config_id)
+        return state.epoch if state is not None else 0
+
+    def history(self, config_id: str) -> TrialState | None:
+        """The saved state of ``config_id`` (with its per-epoch losses, scores, costs)."""
+        return self._state(config_id)
+
+    def score(self, config_id: str, split: str = "test") -> float:
+        trial = self._require(config_id)
+        side = input_side(self.wrapper, trial.config.resolution_scale)
+        return evaluate(self.context, trial.model, self._split(split), side, bool(trial.config.box_per_component), trial.caches_embeddings)
+
+    def export(self, config_id: str, out_dir: Path) -> Path:
+        from qtt_sam.engine.export import export_trial
+
+        trial = self._require(config_id)
+        state = self._state(config_id)
+        assert state is not None
+        return export_trial(
+            self.wrapper, trial, state, Path(out_dir), self.request.data.class_names,
+            merged=bool(self.options["export_merged"]),
+        )
+
+    def release(self, config_id: str) -> None:
+        if self._live is not None and self._live[0] == config_id:
+            self._drop_live()
+        if self.workdir is not None:
+            self._states.pop(config_id, None)
+
+    def close(self) -> None:
+        self._drop_live()
+        self._states.clear()
+        if self.context.cache is not None:
+            self.context.cache.clear()
+        self._base = None
+        _free_memory(self.device)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _split(self, split: str) -> str:
+        """``split``, or ``train`` when the dataset has no samples in it."""
+        return split if self.context.store.size(split) > 0 else "train"
+
+    def _seed(self, config_id: str) -> int:
+        digest = hashlib.sha256(f"{self.request.seed}:{config_id}".encode()).digest()
+        return int.from_bytes(digest[:4], "little")
+
+    def _steps_per_epoch(self, settings: TrainConfig) -> int:
+        return max(1, -(-self.context.store.size("train") // settings.batch_size))
+
+    @contextmanager
+    def _rng_scope(self) -> Iterator[None]:
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            yield
+
+    def _activate(self, config_id: str, settings: TrainConfig, config: dict[str, Any], state: TrialState | None) -> Trial:
+        """The live trial of ``config_id``, built (and restored from ``state``) if needed."""
+        if self._live is not None and self._live[0] == config_id and self._live[1].config == settings:
+            trial = self._live[1]
+        else:
+            self._drop_live()
+            trial = build_trial(
+                self.wrapper, self.base, settings, int(self.options["max_epochs"]), self._steps_per_epoch(settings), self._seed(config_id)
+            )
+            trial.model.to(self.device)
+            if state is not None:
+                _restore(trial, state, config_id)
+            trial.raw_config = config
+            self._live = (config_id, trial)
+        torch.set_rng_state(trial.torch_rng)
+        if trial.cuda_rng is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(trial.cuda_rng, self.device)
+        return trial
+
+    def _require(self, config_id: str) -> Trial:
+        state = self._state(config_id)
+        if state is None:
+            raise UsageError(f"configuration {config_id} has not been trained in this session or its workdir; train it first")
+        settings = TrainConfig.from_mapping(state.config, self.wrapper.part_defaults)
+        with self._rng_scope():
+            return self._activate(config_id, settings, state.config, state)
+
+    def _snapshot(self, config_id: str, trial: Trial, epoch: int, loss: float, score: float, cost_s: float) -> None:
+        trial.torch_rng = torch.get_rng_state()
+        if self.device.type == "cuda":
+            trial.cuda_rng = torch.cuda.get_rng_state(self.device)
+        previous = self._states.get(config_id)
+        history = (previous.losses, previous.scores, previous.costs_s) if previous is not None else ([], [], [])
+        state = TrialState(
+            config=dict(trial.raw_config),
+            epoch=epoch,
+            trainable=trainable_state(trial.model),
+            optimizer=_to_cpu(trial.optimizer.state_dict()),
+            schedule=trial.schedule.state_dict(),
+            numpy_rng=trial.rng.bit_generator.state,
+            torch_rng=trial.torch_rng.clone(),
+            cuda_rng=trial.cuda_rng.clone() if trial.cuda_rng is not None else None,
+            losses=[*history[0], loss],
+            scores=[*history[1], score],
+            costs_s=[*history[2], cost_s],
+        )
+        self._states[config_id] = state
+        if self.workdir is not None:
+            _save_state(self._state_path(config_id), state)
+
+    def _state(self, config_id: str) -> TrialState | None:
+        if config_id not in self._states and self.workdir is not None:
+            path = self._state_path(config_id)
+            if path.is_file():
+                self._states[config_id] = TrialState.from_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return self._states.get(config_id)
+
+    def _state_path(self, config_id: str) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "trials" / f"{config_id}.pt"
+
+    def _drop_live(self) -> None:
+        if self._live is not None:
+            self._live = None
+            _free_memory(self.device)
+
+
+def _restore(trial: Trial, state: TrialState, config_id: str) -> None:
+    names = set(trial.trainable_names())
+    if names != set(state.trainable):
+        raise TrialFailed(config_id, f"saved state does not fit the configuration ({len(names ^ set(state.trainable))} parameters differ)")
+    parameters = dict(trial.model.named_parameters())
+    with torch.no_grad():
+        for name, value in state.trainable.items():
+            parameters[name].copy_(value)
+    trial.optimizer.load_state_dict(state.optimizer)
+    trial.schedule.load_state_dict(state.schedule)
+    trial.rng.bit_generator.state = state.numpy_rng
+    trial.torch_rng = state.torch_rng.clone()
+    trial.cuda_rng = state.cuda_rng.clone() if state.cuda_rng is not None else None
+
+
+def _save_state(path: Path, state: TrialState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    torch.save(state.to_dict(), partial)
+    partial.replace(path)
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_cpu(item) for item in value]
+    return value
+
+
+def _free_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+

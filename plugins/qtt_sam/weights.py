@@ -1,0 +1,45 @@
+"""Where each SAM model's weights come from: a local file, the plugin's weights folder,
+the checkpoint cache or the official download (through :mod:`qtt_core.checkpoints`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segment_anything.modeling import Sam
+
+from qtt_core.checkpoints import fetch_checkpoint, load_into, load_state_dict
+from qtt_core.errors import UsageError
+from qtt_sam.architectures import SamArchitecture
+
+__all__ = ["WEIGHTS_DIR", "resolve_weights"]
+
+#: weights that ship with the plugin (``sam_nano.safetensors``)
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def resolve_weights(arch: SamArchitecture, sam: Sam, checkpoint: str | Path | None) -> Path | None:
+    """Load ``arch``'s weights into ``sam`` in place; return the file used (None: random).
+
+    Order: ``checkpoint`` (a file in the official layout, as ``torch.save(sam.state_dict())``
+    writes it, or ``.safetensors``); a ``.safetensors`` file of the plugin's ``weights/``
+    folder; the cache or the official URL; models without a checkpoint (``sam-tiny``)
+    keep their seeded random weights.
+
+    Raises:
+        UsageError: the file is missing, does not download, or does not fit the architecture.
+    """
+    if checkpoint is not None:
+        path = fetch_checkpoint(Path(checkpoint).name, None, None, local_path=checkpoint)
+    elif arch.checkpoint_file is None:
+        return None
+    elif arch.checkpoint_file.endswith(".safetensors"):
+        path = WEIGHTS_DIR / arch.checkpoint_file
+        if not path.is_file():
+            raise UsageError(
+                f"{arch.name} weights {path} are missing; pretrain them with the qtt_sam.nano module "
+                f"(plugins/qtt_sam/nano/), which writes that file, or pass --checkpoint PATH"
+            )
+    else:
+        path = fetch_checkpoint(arch.checkpoint_file, arch.checkpoint_url, arch.checkpoint_sha256)
+    load_into(sam, load_state_dict(path), path)
+    return path
