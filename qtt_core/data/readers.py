@@ -72,7 +72,7 @@ def read_header(path: Path) -> tuple[tuple[int, int], int]:
         if path.suffix.lower() in (".tif", ".tiff"):
             array = _read_tiff(path)
             return (int(array.shape[0]), int(array.shape[1])), 1 if array.ndim == 2 else int(array.shape[2])
-        raise UsageError(f"{path} cannot be read as an image ({_reason(error)}); replace or remove it") from None
+        raise UsageError(f"{path} cannot be read as an image ({_reason(error, path)}); replace or remove it") from None
 
 
 def read_image(path: Path) -> tuple[np.ndarray, int]:
@@ -144,7 +144,7 @@ def _open_decoded(path: Path) -> Image.Image | None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         if path.suffix.lower() in (".tif", ".tiff") and "truncated" not in str(error):
             return None
-        raise UsageError(f"{path} cannot be read as an image ({_reason(error)}); replace or remove it") from None
+        raise UsageError(f"{path} cannot be read as an image ({_reason(error, path)}); replace or remove it") from None
 
 
 def _read_tiff(path: Path) -> np.ndarray:
@@ -153,7 +153,7 @@ def _read_tiff(path: Path) -> np.ndarray:
 
         array = np.asarray(tifffile.imread(path, key=0))
     except Exception as error:  # noqa: BLE001 - any decoder failure is the file's fault
-        raise UsageError(f"{path} cannot be read as an image ({_reason(error)}); replace or remove it") from None
+        raise UsageError(f"{path} cannot be read as an image ({_reason(error, path)}); replace or remove it") from None
     if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] not in (1, 3, 4):
         array = np.moveaxis(array, 0, 2)  # planar configuration
     if array.ndim == 3 and array.shape[2] == 1:
@@ -192,8 +192,11 @@ def _channels(mode: str) -> int:
     return 4 if mode in ("RGBA", "PA", "LA", "RGBa") else 3
 
 
-def _reason(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+def _reason(error: BaseException, path: Path | None = None) -> str:
+    text = str(error)
+    if path is not None:
+        text = text.replace(f" '{path}'", "").replace(f" {path}", "")
+    text = " ".join(text.split()) or type(error).__name__
     return text if len(text) < 120 else text[:117] + "..."
 
 
