@@ -1,6 +1,6 @@
 """On-disk cache of decoded, resized arrays as memory-mapped ``.npy`` files.
 
-An entry is keyed by the source file (resolved path, size in bytes, modification time in
+An entry is keyed by the source file (absolute path, size in bytes, modification time in
 nanoseconds), the requested resolution and the decoding options, so editing a file, asking
 for another size or changing the mask encoding never returns a stale array. Entries are
 written atomically (temporary file, then rename), so parallel readers and writers are safe.
@@ -67,7 +67,7 @@ class ArrayCache:
 
     def _entry(self, source: Path, options: str) -> Path:
         stat = source.stat()
-        identity = f"{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{options}"
+        identity = f"{os.path.abspath(source)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{options}"
         digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()
         return self.directory / digest[:2] / f"{digest[2:34]}.npy"
 

@@ -53,7 +53,7 @@ def decode_mask(pair: Pair, size: tuple[int, int] | None, encoding: MaskEncoding
             labels = resize_mask(labels, target)
         return resize_mask(labels, size)
 
-    return cache.get(pair.mask, f"mask|{encoding.signature()}|{resize}|{size}|{pair.image.resolve()}", compute)
+    return cache.get(pair.mask, f"mask|{encoding.signature()}|{resize}|{size}|{pair.image}", compute)
 
 
 def _check_sizes(pair: Pair, resize: str, root: Path) -> tuple[int, int]:

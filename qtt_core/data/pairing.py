@@ -80,8 +80,8 @@ def discover(source: Any, images: str | None = None, masks: str | None = None, m
         UsageError: the source does not exist or its layout cannot be recognised.
     """
     if _is_dataframe(source):
-        return _from_table(source, Path.cwd(), "DataFrame")
-    path = Path(source).expanduser()
+        return _from_table(source, Path.cwd().absolute(), "DataFrame")
+    path = Path(source).expanduser().absolute()
     if not path.exists():
         raise UsageError(f"{path} does not exist; pass a dataset folder or a CSV/Parquet file")
     if path.is_file():
