@@ -9,6 +9,7 @@ and ``QTT_SEG_PLUGINS`` (comma-separated module names) registers plugins explici
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import os
@@ -137,7 +138,7 @@ class Registry:
             return
         self.pm.register(plugin, name=name)
         hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
-        self._info[name] = PluginInfo(name, version or _module_version(plugin), hooks)
+        self._info[name] = PluginInfo(name, version, hooks)
         self._cache = {}
 
     def _load_entry_points(self) -> None:
@@ -220,6 +221,7 @@ class Registry:
         for name, info in self._info.items():
             plugin = self.pm.get_plugin(name)
             if plugin is not None:
+                info.version = info.version or _module_version(plugin)
                 info.contributes = {}
                 for key, (hook, names) in hooks.items():
                     impl = getattr(plugin, hook, None)
@@ -229,10 +231,15 @@ class Registry:
         return infos
 
 
+@functools.cache
+def _distributions_by_package() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
 def _module_version(plugin: object) -> str:
     top = getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
     try:
-        dist = importlib.metadata.packages_distributions().get(top, [])
+        dist = _distributions_by_package().get(top, [])
         return importlib.metadata.version(dist[0]) if dist else ""
     except Exception:  # noqa: BLE001 - a version is cosmetic
         return ""

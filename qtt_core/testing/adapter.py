@@ -43,6 +43,10 @@ class MockSession(TuningSession):
         self.fail_ids = fail_ids
         self.epochs: dict[str, int] = {}
         self.configs: dict[str, dict[str, Any]] = {}
+        self.state_file = Path(request.workdir) / "mock_state.json" if request.workdir else None
+        if self.state_file is not None and self.state_file.is_file():  # continue a killed run
+            saved = json.loads(self.state_file.read_text())
+            self.epochs, self.configs = saved["epochs"], saved["configs"]
 
     def zero_shot_score(self, split: str = "val") -> float:
         return 0.05
@@ -59,8 +63,16 @@ class MockSession(TuningSession):
             if self.sleep:
                 time.sleep(cost)
             self.epochs[config_id] = epoch
+            self._save()
             reports.append(EpochReport(config_id, epoch, synthetic_curve(config, epoch), cost, 1.0 / epoch))
         return reports
+
+    def _save(self) -> None:
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.state_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"epochs": self.epochs, "configs": self.configs}))
+            temporary.replace(self.state_file)
 
     def last_epoch(self, config_id: str) -> int:
         return self.epochs.get(config_id, 0)
@@ -79,8 +91,9 @@ class MockSession(TuningSession):
 class _MockTuned(TunedModel):
     def predict(self, image: np.ndarray, boxes=None) -> np.ndarray:
         label = np.zeros(image.shape[:2], dtype=np.uint8)
-        for x0, y0, x1, y1 in boxes or [(0, 0, image.shape[1], image.shape[0])]:
-            label[int(y0) : int(y1), int(x0) : int(x1)] = 1
+        for box in boxes or [(0, 0, image.shape[1], image.shape[0])]:
+            x0, y0, x1, y1 = (int(v) for v in box[:4])
+            label[y0 : y1 + 1, x0 : x1 + 1] = int(box[4]) if len(box) > 4 else 1
         return label
 
 

@@ -1,0 +1,64 @@
+"""The run's plots and overlays (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from qtt_core.tuner.history import History
+
+__all__ = ["write_plots"]
+
+
+def write_plots(history: History, zero_shot_val: float, folder: Path) -> list[Path]:
+    """Write ``incumbent.png``, ``curves.png`` and ``predicted_vs_observed.png`` to ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [r for r in history.rows if r.status == "ok"]
+    written = []
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    best, times, values = -math.inf, [0.0], [zero_shot_val]
+    for row in rows:
+        best = max(best, row.score)
+        times.append(row.elapsed_s)
+        values.append(best)
+    axis.step(times[1:], values[1:], where="post", label="best validation score (tuned)")
+    axis.axhline(zero_shot_val, color="grey", linestyle="--", label="zero-shot")
+    axis.set(xlabel="elapsed (s)", ylabel="validation IoU", title="incumbent over time")
+    axis.legend(loc="lower right")
+    written.append(_save(figure, folder / "incumbent.png"))
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for config_id in dict.fromkeys(r.config_id for r in rows):
+        curve = [(r.epoch, r.score) for r in rows if r.config_id == config_id]
+        axis.plot(*zip(*curve, strict=True), marker="o", markersize=3, linewidth=1)
+    axis.axhline(zero_shot_val, color="grey", linestyle="--")
+    axis.set(xlabel="epoch", ylabel="validation IoU", title=f"learning curves ({len(set(r.config_id for r in rows))} configurations)")
+    written.append(_save(figure, folder / "curves.png"))
+
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    pairs = np.array([(r.predicted_score, r.score) for r in rows if not math.isnan(r.predicted_score)])
+    if len(pairs):
+        axis.scatter(pairs[:, 0], pairs[:, 1], s=12)
+    axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    axis.set(xlabel="predicted score", ylabel="observed score", title="predictor vs observation", xlim=(0, 1), ylim=(0, 1))
+    written.append(_save(figure, folder / "predicted_vs_observed.png"))
+    return written
+
+
+def _save(figure, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    temporary = path.with_name(f".{path.stem}.tmp.png")
+    figure.tight_layout()
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)
+    return path

@@ -1,0 +1,49 @@
+"""The settings of a tuning run, saved as ``config.yaml`` so that a resume repeats them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+__all__ = ["TuneSettings"]
+
+
+@dataclass
+class TuneSettings:
+    """Everything that defines a run besides the data object itself.
+
+    Attributes:
+        data: where the data came from (a path, or a description of an in-memory dataset).
+        budget_s: wall-clock seconds for the whole run, final evaluation included.
+        model: a model name from ``qtt-seg plugins``.
+        checkpoint: a local checkpoint file for the model (None: its default weights).
+        space: a search-space name or YAML file (None: the model's default space).
+        optimizer: "quick" (meta-learned), "quick-nometa", "random" or "portfolio".
+        meta_dataset: a meta-dataset file to meta-train the predictors on first (None: the
+            predictors that ship with the model's plugin, when there are some).
+        max_epochs: most epochs any configuration is trained to.
+        n_candidates: size of the candidate pool drawn from the space.
+        device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        data_options: options for ``load_dataset`` (classes, invert, mask_suffix, ...).
+    """
+
+    data: str
+    budget_s: float
+    model: str = "sam-nano"
+    checkpoint: str | None = None
+    space: str | None = None
+    optimizer: str = "quick"
+    meta_dataset: str | None = None
+    max_epochs: int = 10
+    n_candidates: int = 256
+    seed: int = 0
+    device: str = "auto"
+    data_options: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> TuneSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in known})

@@ -1,0 +1,332 @@
+"""The budgeted tuning run: data, predictors, zero-shot, ask/tell with freeze-thaw, report.
+
+The budget is a promise: from the call to ``result.json`` written, everything included, the
+run takes at most the budget plus a few seconds. Training gets what is left after a reserve
+for the final evaluation, export and report, estimated from the measured zero-shot pass.
+A killed run resumes from its folder with the time that was left.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qtt_core.adapter import ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.errors import UsageError
+from qtt_core.optimizer.base import Optimizer
+from qtt_core.registry import Registry
+from qtt_core.space import config_id, sample_configurations
+from qtt_core.tuner.clock import BudgetClock
+from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
+from qtt_core.tuner.progress import NullProgress, Progress
+from qtt_core.tuner.rundir import RunDirectory
+from qtt_core.tuner.settings import TuneSettings
+
+__all__ = ["TuneResult", "tune"]
+
+log = logging.getLogger("qtt_seg.tune")
+
+#: seconds kept back for writing plots, trials.csv and result.json
+REPORT_RESERVE_S = 4.0
+
+
+@dataclass
+class TuneResult:
+    """What a run produced; ``result.json`` holds the same fields."""
+
+    run_dir: Path
+    model: str
+    budget_s: float
+    elapsed_s: float
+    best_config: dict[str, Any] | None
+    best_config_id: str | None
+    val_iou: float | None
+    test_iou: float | None
+    zero_shot_val_iou: float
+    zero_shot_test_iou: float
+    n_trials: int
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    weights: str | None = None
+    optimizer: str = ""
+    predictors: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
+        payload["run_dir"] = str(self.run_dir)
+        return payload
+
+
+def tune(
+    data: Any,
+    budget_s: float,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> TuneResult:
+    """Tune a model to ``data`` within ``budget_s`` seconds; see :class:`TuneSettings` for ``options``.
+
+    Args:
+        data: a dataset path (folder, CSV/Parquet) or an object following
+            :class:`qtt_core.data.SegmentationData`.
+        out: the run folder (default ``qtt-seg-runs/<model>-<time>``); must be new or empty
+            unless ``resume``.
+        resume: continue the run in ``out`` (its saved settings are used).
+
+    Raises:
+        UsageError: bad input, found before any training.
+    """
+    clock = BudgetClock(float(budget_s))
+    registry = registry or Registry()
+    settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
+    if settings.budget_s <= 0:
+        raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
+    adapter = registry.adapter_for(settings.model)
+    run = RunDirectory.create(out, settings.model, resume)
+    handler = _log_to(run.log)
+    try:
+        return _Run(run, settings, registry, adapter, data, clock, resume, progress or NullProgress()).execute()
+    finally:
+        logging.getLogger("qtt_seg").removeHandler(handler)
+        handler.close()
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("qtt_seg")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    return handler
+
+
+class _Run:
+    """One execution (first or resumed) of a run; keeps the pieces the steps share."""
+
+    def __init__(self, run, settings, registry, adapter: ModelAdapter, data, clock: BudgetClock, resume: bool, progress: Progress):
+        self.run, self.registry, self.adapter, self.clock, self.progress = run, registry, adapter, clock, progress
+        self.state: dict[str, Any] = run.read_json(run.state) if resume else {}
+        if resume:
+            settings = TuneSettings.from_dict(run.read_json(run.state)["settings"])
+            clock.budget_s = settings.budget_s
+            clock.spent_before_s = float(self.state.get("elapsed_s", 0.0))
+            log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
+        self.settings = settings
+        self.data = self._load_data(data)
+        self.history = History.from_state(self.state["history"]) if "history" in self.state else History()
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _load_data(self, data: Any) -> Any:
+        if not isinstance(data, (str, Path)):
+            return data
+        from qtt_core.data import load_dataset
+
+        options = dict(self.settings.data_options or {})
+        split_file = self.run.split if self.run.split.is_file() else None
+        dataset = load_dataset(data, split_seed=self.settings.seed, split_file=split_file, **options)
+        if split_file is None:
+            dataset.save_split(self.run.split)
+        return dataset
+
+    def _candidates(self, space) -> list[dict[str, Any]]:
+        if "candidates" in self.state:
+            return self.state["candidates"]
+        default = dict(space.get_default_configuration())
+        sampled = sample_configurations(space, self.settings.n_candidates, seed=self.settings.seed)
+        unique = {config_id(c): c for c in [default, *sampled]}
+        return list(unique.values())[: self.settings.n_candidates]
+
+    def _optimizer(self, space, candidates, metafeatures) -> Optimizer:
+        from qtt_core.optimizer.factory import make_optimizer
+
+        options: dict[str, Any] = {}
+        meta_train = None
+        name = self.settings.optimizer
+        if self.settings.meta_dataset:
+            from qtt_core.metadataset.io import read_meta_dataset
+
+            meta_train = read_meta_dataset(self.settings.meta_dataset, space)
+            self.predictors = f"meta-trained on {self.settings.meta_dataset}"
+        elif name == "quick":
+            shipped = [s for _, s in self.registry.meta_datasets.items() if self.settings.model in s.models and s.predictors]
+            if shipped:
+                from qtt_core.surrogates import load_predictors
+
+                options["predictors"] = load_predictors(shipped[0].predictors)
+                self.predictors = f"shipped with the plugin ({shipped[0].name})"
+            else:
+                log.warning("no meta-trained predictors for %s: the optimiser learns from this run only", self.settings.model)
+                self.predictors = "none (learning from this run only)"
+        optimizer = make_optimizer(
+            name, candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train,
+            max_epochs=self.settings.max_epochs, seed=self.settings.seed, **options,
+        )
+        if "optimizer" in self.state:
+            optimizer.load_state_dict(self.state["optimizer"])
+        return optimizer
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def execute(self) -> TuneResult:
+        import qtt_core.tuner.report  # noqa: F401 - matplotlib's import is paid before the reserve is measured
+
+        settings = self.settings
+        self.predictors = self.state.get("predictors", "")
+        if not self.state:
+            self.run.write_yaml(self.run.config, settings.to_dict())
+        metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
+        space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
+        self.candidates = self._candidates(space)
+        self.optimizer = self._optimizer(space, self.candidates, metafeatures)
+        self.metafeatures = metafeatures
+        self.configs = {config_id(c): c for c in self.candidates}
+        session = self.adapter.open_session(
+            SessionRequest(
+                model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
+                workdir=self.run.sessions, seed=settings.seed,
+            )
+        )
+        try:
+            self._zero_shot(session)
+            self._save()
+            self._reconcile(session)
+            self._loop(session)
+            return self._finish(session)
+        finally:
+            session.close()
+
+    def _zero_shot(self, session: TuningSession) -> None:
+        if "zero_shot" in self.state:
+            return
+        started = time.monotonic()
+        val = session.zero_shot_score("val")
+        middle = time.monotonic()
+        test = session.zero_shot_score("test")
+        test_s = time.monotonic() - middle
+        # final phase: a test evaluation, export, overlays (about a val pass), report files
+        reserve_s = 1.5 * test_s + (middle - started) + REPORT_RESERVE_S
+        self.state["zero_shot"] = {"val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s}
+        log.info("zero-shot IoU: val %.4f, test %.4f (%.1f s); %.1f s reserved for the end", val, test, test_s, reserve_s)
+        self.progress.update(zero_shot=val)
+
+    def _reconcile(self, session: TuningSession) -> None:
+        """After a kill: epochs the session saved but the run did not record are recovered."""
+        for cid in list(self.history.configs):
+            saved, recorded = session.last_epoch(cid), self.history.last_epoch(cid)
+            if saved > recorded:
+                score = session.score(cid, "val")
+                self._record(EpochRow(cid, saved, score, float("nan"), self.clock.elapsed_s()), self.history.configs[cid])
+                self.optimizer.tell(cid, saved, score, 0.0)
+
+    def _loop(self, session: TuningSession) -> None:
+        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"])
+        while time.monotonic() < deadline:
+            ask = self.optimizer.ask()
+            if ask is None:
+                log.info("the optimiser has nothing left to try")
+                return
+            self.progress.update(config_id=ask.config_id, epoch=ask.epoch, time_left_s=self.clock.remaining_s())
+            try:
+                reports = session.train(ask.config_id, ask.config, ask.epoch, deadline=deadline)
+            except Exception as error:  # noqa: BLE001 - a failing trial must not end the run
+                reason = error.reason if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
+                log.warning("configuration %s failed: %s", ask.config_id, reason)
+                log.debug("%s", traceback.format_exc())
+                self.optimizer.tell_failed(ask.config_id, reason)
+                self._record(EpochRow(ask.config_id, ask.epoch, float("nan"), 0.0, self.clock.elapsed_s(), status="failed", reason=reason), ask.config)
+                self._save()
+                continue
+            if not reports:
+                log.info("no time left for another epoch")
+                return
+            for report in reports:
+                self.optimizer.tell(report.config_id, report.epoch, report.score, report.cost_s)
+                first = report.epoch == ask.epoch
+                self._record(
+                    EpochRow(
+                        report.config_id, report.epoch, report.score, report.cost_s, self.clock.elapsed_s(),
+                        ask.predicted_score if first else float("nan"), ask.predicted_cost_s if first else float("nan"),
+                        report.train_loss,
+                    ),
+                    ask.config,
+                )
+                log.info("%s epoch %d: val IoU %.4f in %.1f s", report.config_id, report.epoch, report.score, report.cost_s)
+            self._save()
+            session.release(ask.config_id)
+
+    def _record(self, row: EpochRow, config: dict[str, Any]) -> None:
+        self.history.add(row, config)
+        best = self.history.incumbent()
+        self.progress.update(trials=len(self.history.configs), incumbent=best.score if best else None)
+
+    def _save(self) -> None:
+        self.state.update(
+            settings=self.settings.to_dict(),
+            elapsed_s=self.clock.elapsed_s(),
+            metafeatures=self.metafeatures,
+            candidates=self.candidates,
+            optimizer=self.optimizer.state_dict(),
+            history=self.history.to_state(),
+            predictors=self.predictors,
+        )
+        self.run.write_json(self.run.state, self.state)
+        self.run.write_csv(self.run.trials, [r.__dict__ for r in self.history.rows], ROW_COLUMNS)
+
+    def _finish(self, session: TuningSession) -> TuneResult:
+        from qtt_core.tuner.overlays import write_overlays
+        from qtt_core.tuner.report import write_plots
+
+        zero = self.state["zero_shot"]
+        best = self.history.incumbent()
+        test_iou = weights = None
+        if best is not None:
+            test_iou = session.score(best.config_id, "test")
+            weights = session.export(best.config_id, self.run.weights)
+            try:
+                tuned = self.adapter.load_tuned(Path(weights), device=_device(self.settings.device))
+                write_overlays(tuned, self.data.split("test"), self.run.overlays)
+            except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
+                log.warning("overlays could not be drawn: %s", error)
+        write_plots(self.history, zero["val"], self.run.plots)
+        self._save()
+        result = TuneResult(
+            run_dir=self.run.root,
+            model=self.settings.model,
+            budget_s=self.settings.budget_s,
+            elapsed_s=0.0,
+            best_config=self.history.configs[best.config_id] if best else None,
+            best_config_id=best.config_id if best else None,
+            val_iou=best.score if best else None,
+            test_iou=test_iou,
+            zero_shot_val_iou=zero["val"],
+            zero_shot_test_iou=zero["test"],
+            n_trials=len(self.history.configs),
+            trials=self.history.trials(),
+            weights=str(weights) if weights else None,
+            optimizer=self.settings.optimizer,
+            predictors=self.predictors,
+        )
+        result.elapsed_s = round(self.clock.elapsed_s(), 3)
+        self.run.write_json(self.run.result, result.to_json())
+        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(test_iou), zero["test"])
+        return result
+
+
+def _device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"

@@ -1,0 +1,130 @@
+"""The tuning run around a mock adapter: budget, run folder, failures, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from qtt_core.errors import UsageError
+from qtt_core.hookspecs import hookimpl
+from qtt_core.registry import Registry
+from qtt_core.space import config_id, sample_configurations
+from qtt_core.testing import MockAdapter, make_shapes_data
+from qtt_core.tuner import load_best, tune
+
+
+def _registry(adapter: MockAdapter) -> Registry:
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [adapter]
+
+    return Registry(autoload=False, plugins=[Plugin()])
+
+
+def _tune(tmp_path, adapter, budget_s=3.0, **options):
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    options = {"model": "mock", "optimizer": "random", "max_epochs": 3, "n_candidates": 16, "device": "cpu", **options}
+    return tune(data, budget_s, out=tmp_path / "run", registry=_registry(adapter), **options)
+
+
+def test_run_keeps_the_budget_and_writes_a_complete_folder(tmp_path):
+    started = time.monotonic()
+    result = _tune(tmp_path, MockAdapter(epoch_cost_s=0.2, sleep=True), budget_s=8.0)
+    wall_s = time.monotonic() - started
+    assert wall_s <= 8.0 + 5.0 and result.elapsed_s <= 8.0 + 5.0
+    run = tmp_path / "run"
+    payload = json.loads((run / "result.json").read_text())
+    for key in ("model", "budget_s", "elapsed_s", "best_config", "val_iou", "test_iou", "zero_shot_test_iou", "n_trials", "trials", "weights"):
+        assert key in payload, key
+    assert payload["n_trials"] >= 2 and payload["test_iou"] is not None
+    assert {"config_id", "fidelity", "score", "cost_s", "status"} <= set(payload["trials"][0])
+    rows = list(csv.DictReader((run / "trials.csv").open()))
+    assert sum(t["fidelity"] for t in payload["trials"]) == len(rows)
+    assert {"config_id", "epoch", "score", "cost_s", "elapsed_s", "predicted_score", "predicted_cost_s"} <= set(rows[0])
+    for name in ("config.yaml", "state.json", "run.log", "plots/incumbent.png", "plots/curves.png", "plots/predicted_vs_observed.png"):
+        assert (run / name).is_file(), name
+    assert len(list((run / "overlays").glob("*.png"))) == 2
+    assert load_best(run, registry=_registry(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
+
+
+def test_best_config_is_the_best_latest_validation_score(tmp_path):
+    result = _tune(tmp_path, MockAdapter(epoch_cost_s=0.0), budget_s=6.0, max_epochs=2)
+    finished = [t for t in result.trials if t["status"] == "ok"]
+    assert result.val_iou == max(t["score"] for t in finished)
+
+
+def test_an_existing_folder_is_never_overwritten(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "precious.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty"):
+        _tune(tmp_path, MockAdapter())
+    assert (tmp_path / "run" / "precious.txt").read_text() == "mine"
+
+
+def test_resume_needs_a_run(tmp_path):
+    with pytest.raises(UsageError, match="no run to resume"):
+        tune(make_shapes_data(), 5, out=tmp_path / "nothing", resume=True, registry=_registry(MockAdapter()), model="mock")
+
+
+def test_a_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
+    space = Registry(autoload=False).load_space("sam-lora")
+    default = dict(space.get_default_configuration())
+    first = [default, *sample_configurations(space, 16, seed=0)]
+    failing = {config_id(c) for c in first[:3]}
+    result = _tune(tmp_path, MockAdapter(epoch_cost_s=0.0, fail_ids=failing), budget_s=6.0, optimizer="random")
+    statuses = {t["config_id"]: t["status"] for t in result.trials}
+    assert any(s == "failed" for s in statuses.values())
+    assert any(s == "ok" for s in statuses.values())
+    assert "injected failure" in (tmp_path / "run" / "run.log").read_text()
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import sys
+    from qtt_core.hookspecs import hookimpl
+    from qtt_core.registry import Registry
+    from qtt_core.testing import MockAdapter, make_shapes_data
+    from qtt_core.tuner import tune
+
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [MockAdapter(epoch_cost_s=0.25, sleep=True)]
+
+    registry = Registry(autoload=False, plugins=[Plugin()])
+    tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(sys.argv[2]), out=sys.argv[1],
+         resume=sys.argv[3] == "1", registry=registry, model="mock", optimizer="random", max_epochs=3, n_candidates=16, device="cpu")
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_the_time_that_was_left(tmp_path):
+    script = tmp_path / "run_tune.py"
+    script.write_text(KILLED_RUN)
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, str(script), str(out), "8", "0"], env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "trials.csv").is_file():
+        time.sleep(0.1)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "result.json").exists()
+    before = json.loads((out / "state.json").read_text())
+    subprocess.run([sys.executable, str(script), str(out), "8", "1"], check=True, timeout=120)
+    result = json.loads((out / "result.json").read_text())
+    assert result["elapsed_s"] <= 8 + 5
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    epochs = [(r["config_id"], r["epoch"]) for r in rows if r["status"] == "ok"]
+    assert len(epochs) == len(set(epochs)), "an epoch was recorded twice"
+    assert len(rows) >= len(before["history"]["rows"])  # nothing finished was lost
