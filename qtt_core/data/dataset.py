@@ -196,6 +196,9 @@ def load_dataset(
     dataset = Dataset(_label(source), discovery, encoding, classes_file, resize, _cache(cache_dir))
     stratify = encoding.num_classes > 1 and split_file is None and not all(pair.split for pair in dataset.pairs)
     dataset.assign(dataset.presence() if stratify else None, split_seed, val_fraction, test_fraction, split_file)
+    for name in ("train", "val"):
+        if not dataset.split_indices[name]:
+            raise UsageError(f"{dataset.source}: the {name} split is empty; give it pairs (folder {name}/ or split column) or drop the given splits")
     return dataset
 
 

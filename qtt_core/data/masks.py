@@ -152,7 +152,7 @@ def _inferred(samples: list[tuple[Path, RawMask]]) -> MaskEncoding:
         what = "colour-coded RGB" if "colour" in kinds else "palette PNGs with differing palettes, mapped by colour"
         return _inferred_colours(samples, what)
     values, counts = _histogram(raw.values for _, raw in samples)
-    binary = _binary(values, counts, lossy, name="foreground")
+    binary = _binary(values, counts, lossy, name="foreground") or _mixed_binary(samples)
     if binary is not None:
         return binary
     if lossy:
@@ -241,6 +241,15 @@ def _binary(values: np.ndarray, counts: np.ndarray, lossy: bool, name: str) -> M
     if lossy and _extreme_share(values, counts) >= _EXTREME_SHARE:
         return _binary_threshold(values, name, "binary, JPEG noise thresholded at 128")
     return None
+
+
+def _mixed_binary(samples: list[tuple[Path, RawMask]]) -> MaskEncoding | None:
+    """Binary masks saved as {0, 1} in some files and {0, 255} in others (never both in one)."""
+    per_file = [set(np.unique(raw.values).tolist()) - {0} for _, raw in samples]
+    if set().union(*per_file) != {1, 255} or any(len(found) > 1 for found in per_file):
+        return None
+    description = "binary, {0,1} in some masks and {0,255} in others"
+    return MaskEncoding("binary", description, ("foreground",), (255,), threshold=1, allowed=(0, 1, 255))
 
 
 def _binary_threshold(values: np.ndarray, name: str, description: str) -> MaskEncoding:

@@ -131,9 +131,12 @@ def _pick_dir(base: Path, given: str | None, candidates: tuple[str, ...], what: 
 
 
 def _pair_dirs(image_dir: Path, mask_dir: Path, root: Path, split: str | None, mask_suffix: str | None, discovery: Discovery) -> None:
-    image_files = _list_files(image_dir, discovery)
-    mask_files = _list_files(mask_dir, discovery)
-    suffix = mask_suffix if mask_suffix is not None else _detect_suffix(set(image_files), set(mask_files))
+    if image_dir.resolve() == mask_dir.resolve():
+        image_files, mask_files, suffix = _split_shared_folder(image_dir, mask_suffix, discovery)
+    else:
+        image_files = _list_files(image_dir, discovery)
+        mask_files = _list_files(mask_dir, discovery)
+        suffix = mask_suffix if mask_suffix is not None else _detect_suffix(set(image_files), set(mask_files))
     if suffix and mask_suffix is None:
         discovery.notes.append(f"mask suffix {suffix!r} detected in {_rel(mask_dir, root)}/")
     paired_masks = set()
@@ -148,6 +151,19 @@ def _pair_dirs(image_dir: Path, mask_dir: Path, root: Path, split: str | None, m
         if stem not in paired_masks:
             hint = f" (images are paired with masks named <image>{suffix}; pass --mask-suffix)" if not suffix else ""
             discovery.problems.append(f"mask {_rel(mask, root)} has no image in {_rel(image_dir, root)}/{hint}; add the image or remove the mask")
+
+
+def _split_shared_folder(folder: Path, mask_suffix: str | None, discovery: Discovery) -> tuple[dict[str, Path], dict[str, Path], str]:
+    """Images and masks in one folder, told apart by the mask suffix (given or detected)."""
+    files = _list_files(folder, discovery)
+    suffix = mask_suffix
+    if not suffix:
+        counts = {s: sum(1 for stem in files if stem.endswith(s) and stem[: -len(s)] in files) for s in MASK_SUFFIXES}
+        suffix = max(counts, key=counts.get) if any(counts.values()) else ""
+    if not suffix:
+        raise UsageError(f"{folder}: images and masks share this folder but no mask suffix was found; pass --mask-suffix (e.g. _mask)")
+    masks = {stem: path for stem, path in files.items() if stem.endswith(suffix)}
+    return {stem: path for stem, path in files.items() if stem not in masks}, masks, suffix
 
 
 def _list_files(folder: Path, discovery: Discovery) -> dict[str, Path]:

@@ -162,11 +162,11 @@ def _read_tiff(path: Path) -> np.ndarray:
 
 
 def _colour_or_grey(rgb: np.ndarray, lossy: bool) -> RawMask:
-    rgb = np.ascontiguousarray(rgb[:, :, :3])
-    spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+    red, green, blue = (rgb[:, :, k].astype(np.int32) for k in range(3))  # per-channel: fast
+    spread = np.maximum(np.maximum(np.abs(red - green), np.abs(red - blue)), np.abs(green - blue))
     if int(spread.max(initial=0)) <= (GREY_TOLERANCE if lossy else 0):
-        return RawMask("grey", np.rint(rgb.mean(axis=2)).astype(np.int32), lossy=lossy)
-    return RawMask("colour", rgb.astype(np.uint8), lossy=lossy)
+        return RawMask("grey", (red + green + blue + 1) // 3, lossy=lossy)
+    return RawMask("colour", np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8), lossy=lossy)
 
 
 def _to_rgb8(array: np.ndarray) -> np.ndarray:

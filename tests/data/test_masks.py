@@ -205,3 +205,11 @@ def test_mode_one_masks_are_binary(tmp_path, gen):
     data = load_dataset(root)
     assert data.num_classes == 1 and data.encoding.kind == "binary"
     assert set(np.unique(data.split("train").mask(0))) == {0, 1}
+
+
+def test_binary_masks_saved_as_0_1_in_some_files_and_0_255_in_others(tmp_path, gen):
+    pairs = [(image, mask if i % 2 else (mask > 0).astype(np.uint8)) for i, (image, mask) in enumerate(gen.binary_pairs(n=6))]
+    data = load_dataset(gen.write_pairs(tmp_path / "d", pairs))
+    assert data.num_classes == 1 and data.encoding.kind == "binary"
+    part = data.split("train")
+    assert all(set(np.unique(part.mask(i))) == {0, 1} for i in range(len(part)))

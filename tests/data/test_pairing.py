@@ -136,3 +136,31 @@ def test_nonexistent_source_and_empty_folder(tmp_path):
         load_dataset(tmp_path / "empty")
     report = check_dataset(tmp_path / "empty")
     assert not report.usable and any("no image/mask pairs" in p for p in report.problems)
+
+
+def test_images_and_masks_in_one_folder_told_apart_by_suffix(tmp_path, gen):
+    root = gen.write_pairs(tmp_path / "d", gen.binary_pairs(n=4), image_dir="all", mask_dir="all", mask_suffix="_mask")
+    data = load_dataset(root, images="all", masks="all")
+    assert len(data.pairs) == 4 and all(not pair.name.endswith("_mask") for pair in data.pairs)
+    plain = gen.write_pairs(tmp_path / "e", gen.binary_pairs(n=2), image_dir="all", mask_dir="other")
+    with pytest.raises(UsageError, match="--mask-suffix"):
+        load_dataset(plain, images="all", masks="all")
+
+
+def test_a_split_column_without_train_pairs_is_refused(tmp_path, gen):
+    table = _table(tmp_path / "t", gen, n=4)
+    table["split"] = "test"
+    table.to_csv(tmp_path / "t" / "pairs.csv", index=False)
+    with pytest.raises(UsageError, match="train split is empty"):
+        load_dataset(tmp_path / "t" / "pairs.csv")
+    assert not check_dataset(tmp_path / "t" / "pairs.csv").usable
+
+
+def test_loaded_dataset_implements_the_protocol(binary_folder):
+    from qtt_core.data import SegmentationData, SegmentationSplit
+
+    data = load_dataset(binary_folder)
+    assert isinstance(data, SegmentationData) and isinstance(data.split("val"), SegmentationSplit)
+    assert data.num_channels == 3 and data.num_classes == 1
+    with pytest.raises(UsageError, match="unknown split"):
+        data.split("validation")
