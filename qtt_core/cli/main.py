@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from qtt_core.cli import data_cmd, plugins_cmd, space_cmd
+from qtt_core.cli import bench_cmd, data_cmd, plugins_cmd, space_cmd, tune_cmd
 from qtt_core.cli.output import fail
 from qtt_core.errors import QttError
 
@@ -17,9 +17,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("tune")(tune_cmd.tune)
+app.command("predict")(tune_cmd.predict)
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(space_cmd.app, name="space")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(bench_cmd.app, name="bench")
 
 
 def run() -> None:

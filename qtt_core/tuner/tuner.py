@@ -120,6 +120,8 @@ class _Run:
             log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
         self.settings = settings
         self.data = self._load_data(data)
+        counts = ", ".join(f"{len(self.data.split(s))} {s}" for s in ("train", "val", "test"))
+        log.info("data: %s pairs, %d classes (%.1f s into the run)", counts, self.data.num_classes, clock.elapsed_s())
         self.history = History.from_state(self.state["history"]) if "history" in self.state else History()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -188,6 +190,9 @@ class _Run:
         self.optimizer = self._optimizer(space, self.candidates, metafeatures)
         self.metafeatures = metafeatures
         self.configs = {config_id(c): c for c in self.candidates}
+        log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
+                 len(self.candidates), settings.space or self.adapter.default_space(settings.model),
+                 settings.optimizer, self.predictors or "-", self.clock.elapsed_s())
         session = self.adapter.open_session(
             SessionRequest(
                 model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,

@@ -1,0 +1,102 @@
+"""``qtt-seg tune`` and ``qtt-seg predict``: the main job and applying its result."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from qtt_core.cli.output import err_console, print_json, stdout_console
+from qtt_core.errors import UsageError
+
+
+def _console_logging(quiet: bool, verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("qtt_seg")
+    handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    handler.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def tune(
+    data: str = typer.Argument(..., help="A folder (images/ + masks/, optionally in train/ val/ test/) or a CSV/Parquet file with columns image,label."),
+    budget: float = typer.Option(..., "--budget", help="Wall-clock seconds for the whole run, final evaluation included."),
+    model: str = typer.Option("sam-nano", help="Model to tune (see `qtt-seg plugins`)."),
+    checkpoint: Path = typer.Option(None, help="Local checkpoint file of the model (default: its official weights)."),
+    space: str = typer.Option(None, help="Search space name or YAML file (default: the model's space)."),
+    classes: Path = typer.Option(None, help="Classes file (JSON): names, ids, colours, ignore value."),
+    out: Path = typer.Option(None, help="Run folder (default: qtt-seg-runs/<model>-<time>); must be new unless --resume."),
+    seed: int = typer.Option(0, help="Random seed (split, candidates, training)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left."),
+    optimizer: str = typer.Option("quick", help="quick, quick-nometa, random or portfolio."),
+    meta_dataset: Path = typer.Option(None, "--meta-dataset", help="Meta-train the predictors on this meta-dataset first."),
+    max_epochs: int = typer.Option(10, "--max-epochs", min=1, help="Most epochs any configuration is trained to."),
+    candidates: int = typer.Option(256, "--candidates", min=1, help="Size of the candidate pool drawn from the space."),
+    mask_suffix: str = typer.Option(None, "--mask-suffix", help="Mask name = image stem + this (e.g. _mask)."),
+    images: str = typer.Option(None, "--images", help="Name of the image folder when it is not images/."),
+    masks: str = typer.Option(None, "--masks", help="Name of the mask folder when it is not masks/."),
+    invert: bool = typer.Option(False, "--invert", help="Binary masks mark the foreground with 0."),
+    resize: str = typer.Option("error", "--resize", help="Image/mask size mismatch: error, mask_to_image or image_to_mask."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and the result."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every detail."),
+    as_json: bool = typer.Option(False, "--json", help="Print result.json on stdout."),
+) -> None:
+    """Tune a model to DATA within --budget seconds; writes a run folder with the tuned weights."""
+    from qtt_core.tuner import tune as run_tune
+    from qtt_core.tuner.progress import make_progress
+
+    data_options = {
+        "classes": str(classes) if classes else None, "mask_suffix": mask_suffix, "images": images,
+        "masks": masks, "invert": invert, "resize": resize,
+    }
+    _console_logging(quiet or as_json, verbose)
+    with make_progress(budget, quiet or as_json) as progress:
+        result = run_tune(
+            data, budget, out=out, resume=resume, progress=progress, model=model,
+            checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,
+            optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
+            max_epochs=max_epochs, n_candidates=candidates,
+            data_options={k: v for k, v in data_options.items() if v not in (None, False, "error")},
+        )
+    if as_json:
+        print_json(result.to_json())
+        return
+    _summary(result)
+
+
+def _summary(result) -> None:
+    def fmt(value):
+        return "n/a" if value is None else f"{value:.4f}"
+
+    stdout_console.print(
+        f"[bold]test IoU {fmt(result.test_iou)}[/bold] (zero-shot {fmt(result.zero_shot_test_iou)}), "
+        f"val IoU {fmt(result.val_iou)}, {result.n_trials} configurations in {result.elapsed_s:.1f} s "
+        f"of {result.budget_s:.0f} s"
+    )
+    stdout_console.print(f"report: {result.run_dir} (result.json, trials.csv, plots/, overlays/, weights/)")
+
+
+def predict(
+    run_dir: Path = typer.Argument(..., help="Folder of a finished `qtt-seg tune` run."),
+    images: list[Path] = typer.Argument(..., help="Image files to segment."),
+    out: Path = typer.Option(..., "--out", help="Folder for <stem>_mask.png and <stem>_overlay.png."),
+    boxes: Path = typer.Option(None, "--boxes", help='JSON: {"image name": [[x0, y0, x1, y1(, class)], ...]}; default: whole image.'),
+    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+) -> None:
+    """Segment new images with the tuned model of a run; never overwrites existing files."""
+    from qtt_core.predict import predict_files
+    from qtt_core.tuner import load_best
+
+    targets = [out / f"{Path(i).stem}{suffix}" for i in images for suffix in ("_mask.png", "_overlay.png")]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        raise UsageError(f"{existing[0]} exists; choose an empty --out folder (nothing is overwritten)")
+    missing = [str(i) for i in images if not Path(i).is_file()]
+    if missing:
+        raise UsageError(f"image {missing[0]} does not exist")
+    written = predict_files(load_best(run_dir, device=device), images, out, boxes)
+    stdout_console.print(f"wrote {len(written)} masks and overlays to {out}")
