@@ -1,0 +1,222 @@
+"""Zero-shot quality check of ``sam-nano`` on the real sets, against filling the prompt box.
+
+    python -m qtt_sam.nano.evaluate --weights plugins/qtt_sam/weights/sam_nano.safetensors \
+        [--data-root ../shared/data/real] [--limit 50] [--json results.json]
+
+For every image the ground-truth boxes are prompts, in two ways:
+- ``per-mask``: one box around the whole foreground, scored against the whole mask;
+- ``per-component``: one box per connected component (8-connected, at least 0.1 % of the
+  image), each scored against its component.
+sam-nano sees the image resized to 256 x 256 (plain bilinear resize, aspect ratio not kept, as
+the tuning engine does); its single-mask output (``multimask_output=False``) is upsampled back
+to the mask's size and thresholded at logit 0. The baseline fills the prompt box. The score is
+the IoU averaged over prompts.
+
+The real sets are read by a tiny PIL reader, with each set's documented mask encoding:
+isbi2012_membrane (membranes are the dark label value: foreground = label < 128),
+kvasir_seg_sample (JPEG masks, grey >= 128), weizmann_horse (rgb/ images resized to the size
+of their figure_ground/ masks, grey >= 128).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from scipy import ndimage
+from segment_anything.modeling import Sam
+
+from qtt_core.errors import UsageError
+from qtt_sam.architectures import build_sam, get_architecture
+
+__all__ = ["SetScore", "component_boxes", "evaluate_set", "load_nano", "mask_boxes", "read_real_set", "REAL_SETS"]
+
+INPUT_SIDE = 256  # pixels: sam-nano's native input
+MIN_COMPONENT_FRACTION = 0.001  # components smaller than this share of the image are not prompted
+
+
+@dataclass(frozen=True)
+class SetScore:
+    """Mean IoUs of one set and prompt mode (IoUs in [0, 1])."""
+
+    dataset: str
+    mode: str
+    images: int
+    prompts: int
+    zero_shot_iou: float
+    box_fill_iou: float
+
+    @property
+    def beats_box_fill(self) -> bool:
+        return self.zero_shot_iou > self.box_fill_iou
+
+
+# ---------------------------------------------------------------- reading the real sets
+
+
+def _grey(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def _membrane(root: Path) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    folder = root / "isbi2012_membrane" / "data" / "membrane" / "train"
+    for image_path in sorted((folder / "image").glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else p.stem):
+        image = np.asarray(Image.open(image_path).convert("RGB"))
+        yield image_path.name, image, _grey(folder / "label" / image_path.name) < 128  # membranes are 0
+
+
+def _kvasir(root: Path) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    folder = root / "kvasir_seg_sample" / "Kvasir-SEG"
+    for image_path in sorted((folder / "images").glob("*.jpg")):
+        image = np.asarray(Image.open(image_path).convert("RGB"))
+        yield image_path.name, image, _grey(folder / "masks" / image_path.name) >= 128
+
+
+def _horse(root: Path) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    folder = root / "weizmann_horse" / "weizmann_horse_db"
+    for image_path in sorted((folder / "rgb").glob("*.jpg")):
+        mask = _grey(folder / "figure_ground" / image_path.name) >= 128
+        image = Image.open(image_path).convert("RGB").resize(mask.shape[::-1], Image.BILINEAR)
+        yield image_path.name, np.asarray(image), mask
+
+
+REAL_SETS = {"isbi2012_membrane": _membrane, "kvasir_seg_sample": _kvasir, "weizmann_horse": _horse}
+
+
+def read_real_set(root: Path, name: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Yields ``(file name, H x W x 3 uint8 image, H x W bool mask)`` of the real set ``name``."""
+    return REAL_SETS[name](root)
+
+
+# ---------------------------------------------------------------- prompts and scores
+
+
+def _box(mask: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float32)  # x0, y0, x1, y1 (exclusive)
+
+
+def mask_boxes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One box ``1 x 4`` ``(x0, y0, x1, y1)`` (pixels, x1/y1 exclusive) around all of ``mask``."""
+    return _box(mask)[None], [mask]
+
+
+def component_boxes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Boxes ``K x 4`` (pixels) and masks of the 8-connected components of ``mask`` (small ones dropped)."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    min_area = MIN_COMPONENT_FRACTION * mask.size
+    areas = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
+    parts = [labels == k + 1 for k in range(count) if areas[k] >= min_area]
+    return (np.stack([_box(p) for p in parts]) if parts else np.zeros((0, 4), np.float32)), parts
+
+
+def _iou(pred: np.ndarray, target: np.ndarray) -> float:
+    union = np.logical_or(pred, target).sum()
+    return float(np.logical_and(pred, target).sum() / union) if union else 1.0
+
+
+def _box_fill(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    fill = np.zeros(shape, bool)
+    x0, y0, x1, y1 = box.astype(int)
+    fill[y0:y1, x0:x1] = True
+    return fill
+
+
+@torch.no_grad()
+def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``K x H x W`` bool masks for ``K x 4`` boxes (pixels of ``image``, ``H x W x 3`` uint8)."""
+    height, width = image.shape[:2]
+    resized = np.asarray(Image.fromarray(image).resize((INPUT_SIDE, INPUT_SIDE), Image.BILINEAR))
+    pixels = torch.from_numpy(np.array(resized)).permute(2, 0, 1).float()[None]
+    embedding = sam.image_encoder(sam.preprocess(pixels))
+    scale = torch.tensor([INPUT_SIDE / width, INPUT_SIDE / height] * 2)
+    sparse, dense = sam.prompt_encoder(points=None, boxes=torch.from_numpy(boxes) * scale, masks=None)
+    low_res, _ = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
+                                  sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                  multimask_output=False)
+    logits = F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)
+    return (logits[:, 0] > 0).numpy()
+
+
+def evaluate_set(sam: Sam, root: Path, name: str, limit: int | None = None) -> list[SetScore]:
+    """Zero-shot and box-fill IoU of the set ``name`` in both prompt modes (``limit``: first N images)."""
+    scores: dict[str, tuple[list[float], list[float]]] = {"per-mask": ([], []), "per-component": ([], [])}
+    images = 0
+    for index, (_, image, mask) in enumerate(read_real_set(root, name)):
+        if limit is not None and index >= limit:
+            break
+        if not mask.any():
+            continue
+        images += 1
+        for mode, prompts in (("per-mask", mask_boxes), ("per-component", component_boxes)):
+            boxes, targets = prompts(mask)
+            if not len(boxes):
+                continue
+            predictions = predict_masks(sam, image, boxes)
+            for box, prediction, target in zip(boxes, predictions, targets):
+                scores[mode][0].append(_iou(prediction, target))
+                scores[mode][1].append(_iou(_box_fill(box, mask.shape), target))
+    return [SetScore(name, mode, images, len(zero), float(np.mean(zero)), float(np.mean(fill)))
+            for mode, (zero, fill) in scores.items() if zero]
+
+
+def load_nano(weights: Path) -> Sam:
+    """sam-nano with the weights of ``weights`` (safetensors, any float dtype), float32, eval mode."""
+    from safetensors.torch import load_file
+
+    if not weights.is_file():
+        raise UsageError(f"weights file {weights} does not exist; pass --weights with a sam-nano .safetensors file")
+    sam = build_sam(get_architecture("sam-nano"), seed=None)
+    state = {key: value.float() for key, value in load_file(str(weights)).items()}
+    sam.load_state_dict(state, strict=True)
+    return sam.eval()
+
+
+def _default_data_root() -> Path:
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "real"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qtt_sam.nano.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--data-root", type=Path, default=_default_data_root())
+    parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
+    parser.add_argument("--sets", nargs="*", default=list(REAL_SETS), choices=list(REAL_SETS))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="also write the scores here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        sam = load_nano(args.weights)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.data_root.is_dir():
+        print(f"error: data root {args.data_root} does not exist; pass --data-root", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    results = []
+    print(f"{'set':20} {'mode':14} {'images':>6} {'prompts':>7} {'zero-shot':>9} {'box-fill':>8}  beats")
+    for name in args.sets:
+        for score in evaluate_set(sam, args.data_root, name, args.limit):
+            results.append(score)
+            print(f"{score.dataset:20} {score.mode:14} {score.images:6d} {score.prompts:7d} "
+                  f"{score.zero_shot_iou:9.3f} {score.box_fill_iou:8.3f}  {'yes' if score.beats_box_fill else 'NO'}",
+                  flush=True)
+    print(f"({time.perf_counter() - started:.0f} s)")
+    if args.json is not None:
+        args.json.write_text(json.dumps([asdict(s) | {"beats_box_fill": s.beats_box_fill} for s in results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The zero-shot quality check: prompts from masks, scores, the real-set reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qtt_sam.nano.evaluate import _box_fill, _iou, component_boxes, evaluate_set, mask_boxes, read_real_set
+
+
+def _two_squares() -> np.ndarray:
+    mask = np.zeros((100, 120), bool)
+    mask[10:30, 20:50] = True
+    mask[60:90, 70:110] = True
+    mask[0, 0] = True  # a speck below the minimum component size
+    return mask
+
+
+def test_one_box_per_mask_and_one_per_component():
+    mask = _two_squares()
+    boxes, targets = mask_boxes(mask)
+    assert boxes.tolist() == [[0, 0, 110, 90]] and targets[0] is mask
+    boxes, targets = component_boxes(mask)
+    assert sorted(boxes.tolist()) == [[20, 10, 50, 30], [70, 60, 110, 90]]
+    assert sum(t.sum() for t in targets) == mask.sum() - 1
+
+
+def test_filling_a_component_box_scores_one():
+    mask = _two_squares()
+    boxes, targets = component_boxes(mask)
+    assert all(_iou(_box_fill(b, mask.shape), t) == 1.0 for b, t in zip(boxes, targets))
+    assert _iou(np.zeros_like(mask), mask) == 0.0
+
+
+def test_real_sets_read_with_their_mask_encodings(shared):
+    root = shared("real")
+    name, image, mask = next(read_real_set(root, "isbi2012_membrane"))
+    assert image.shape[:2] == mask.shape and 0.1 < mask.mean() < 0.4  # membranes: ~22 %, the dark value
+    name, image, mask = next(read_real_set(root, "weizmann_horse"))
+    assert image.shape[:2] == mask.shape and image.shape[2] == 3  # rgb resized to the mask
+    name, image, mask = next(read_real_set(root, "kvasir_seg_sample"))
+    assert image.shape[:2] == mask.shape and set(np.unique(mask)) == {False, True}
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_evaluate_set_scores_an_untrained_model(shared):
+    from qtt_sam.architectures import build_sam, get_architecture
+
+    root = shared("real")
+    scores = evaluate_set(build_sam(get_architecture("sam-nano"), seed=0), root, "kvasir_seg_sample", limit=1)
+    assert {s.mode for s in scores} == {"per-mask", "per-component"}
+    assert all(0 <= s.zero_shot_iou <= 1 and 0 < s.box_fill_iou <= 1 and s.images == 1 for s in scores)

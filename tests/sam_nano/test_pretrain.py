@@ -1,0 +1,91 @@
+"""sam-nano's pretraining loop (resumable, deterministic) and the shipped weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from qtt_sam.architectures import build_sam, get_architecture
+from qtt_sam.nano import pretrain as pretraining
+from qtt_sam.nano.pretrain import PretrainConfig, export_weights, pretrain
+
+SHIPPED = Path(pretraining.__file__).resolve().parents[1] / "weights" / "sam_nano.safetensors"
+TINY = PretrainConfig(model="sam-tiny", steps=3, batch_size=2, prompts_per_image=2, warmup_steps=1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
+    a, b = first.state_dict(), second.state_dict()
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resumed_run_reaches_the_weights_of_a_straight_run(tmp_path):
+    straight = pretrain(TINY, tmp_path / "straight")
+    pretrain(TINY, tmp_path / "chunks", stop_at_step=2, checkpoint_every=1)
+    assert torch.load(tmp_path / "chunks" / "last.pt", weights_only=False)["step"] == 2
+    resumed = pretrain(TINY, tmp_path / "chunks", resume=True)
+    assert _same_weights(straight, resumed)
+    assert not _same_weights(straight, build_sam(get_architecture("sam-tiny"), seed=TINY.seed))  # it trained
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
+    pretrain(TINY, tmp_path, stop_at_step=1)
+    with pytest.raises(SystemExit, match="last.pt"):
+        pretrain(PretrainConfig(**{**TINY.__dict__, "seed": 1}), tmp_path, resume=True)
+
+
+def test_training_loss_falls_on_one_repeated_batch():
+    sam = build_sam(get_architecture("sam-tiny"), seed=0).train()
+    batch = pretraining.make_batch(TINY, 0, get_architecture("sam-tiny").image_size)
+    optimizer = torch.optim.AdamW(sam.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(4):
+        loss, parts = pretraining.train_step_loss(sam, *batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        assert set(parts) == {"single_loss", "multi_loss", "iou_mse", "single_iou"}
+    assert losses[-1] < losses[0]
+
+
+def test_batches_have_boxes_around_their_masks():
+    images, boxes, masks = pretraining.make_batch(PretrainConfig(batch_size=2), 5, 256)
+    assert images.shape == (2, 3, 256, 256) and float(images.max()) <= 255
+    for box, mask in zip(boxes, masks):
+        assert box.shape == (mask.shape[0], 4) and set(mask.unique().tolist()) <= {0.0, 1.0}
+        for (x0, y0, x1, y1), target in zip(box.tolist(), mask):
+            rows, cols = target.any(1).nonzero(), target.any(0).nonzero()
+            assert abs(x0 - int(cols.min())) <= 16 and abs(x1 - int(cols.max()) - 1) <= 16  # jittered slightly
+            assert abs(y0 - int(rows.min())) <= 16 and abs(y1 - int(rows.max()) - 1) <= 16
+
+
+def test_exported_weights_are_fp16_with_segment_anything_keys(tmp_path):
+    sam = build_sam(get_architecture("sam-tiny"), seed=0)
+    path = tmp_path / "w.safetensors"
+    export_weights(sam, path)
+    state = load_file(str(path))
+    assert all(t.dtype == torch.float16 for t in state.values())
+    fresh = build_sam(get_architecture("sam-tiny"), seed=1)
+    fresh.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    assert torch.allclose(fresh.mask_decoder.iou_token.weight, sam.mask_decoder.iou_token.weight, atol=1e-3)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not there (made by python -m qtt_sam.nano.pretrain)")
+def test_shipped_weights_load_strictly_into_sam_nano_and_are_small():
+    assert SHIPPED.stat().st_size < 15 * 1024 * 1024
+    state = load_file(str(SHIPPED))
+    assert all(t.dtype == torch.float16 for t in state.values())
+    sam = build_sam(get_architecture("sam-nano"), seed=None)
+    sam.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    assert all(torch.isfinite(t).all() for t in state.values())
