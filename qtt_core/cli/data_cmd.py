@@ -51,6 +51,9 @@ def check(
 def _print_summary(report) -> None:
     console = stdout_console
     console.print(f"[bold]{report.source}[/bold]  {report.layout}")
+    if not report.pairs:
+        console.print(f"[red]not usable: {len(report.problems)} problems (listed on stderr)[/red]")
+        return
     splits = ", ".join(f"{name} {count}" for name, count in report.splits.items())
     console.print(f"pairs: {report.pairs} ({splits}; {report.split_source or 'no'} split)")
     if report.sizes:

@@ -140,10 +140,10 @@ class Dataset:
         self.notes.append(f"splits drawn with seed {seed}" + (" (stratified by class presence)" if presence is not None else ""))
 
     def presence(self) -> list[frozenset[int]]:
-        """Per pair, the labels 1..K its mask contains (decoded through the cache)."""
+        """Per pair, the labels 1..K its mask contains (at the mask's own size, as the check sees it)."""
         result = []
         for pair in self.pairs:
-            labels = decode_mask(pair, None, self.encoding, self.resize, self.cache, self.root)
+            labels = decode_mask(pair, None, self.encoding, "keep", self.cache, self.root)
             counts = np.bincount(np.asarray(labels).ravel(), minlength=256)
             result.append(frozenset(int(v) for v in np.flatnonzero(counts[1:255]) + 1))
         return result

@@ -56,8 +56,13 @@ def decode_mask(pair: Pair, size: tuple[int, int] | None, encoding: MaskEncoding
     return cache.get(pair.mask, f"mask|{encoding.signature()}|{resize}|{size}|{pair.image}", compute)
 
 
-def _check_sizes(pair: Pair, resize: str, root: Path) -> tuple[int, int]:
-    """The size both arrays end up at, ``(H, W)``; raises when they differ and may not."""
+def _check_sizes(pair: Pair, resize: str, root: Path) -> tuple[int, int] | None:
+    """The size both arrays end up at, ``(H, W)``; raises when they differ and may not.
+
+    ``resize="keep"`` (internal: class presence for splits) skips the check.
+    """
+    if resize == "keep":
+        return None
     image_hw, _ = read_header(pair.image)
     mask_hw, _ = read_header(pair.mask)
     if image_hw != mask_hw and resize == "error":

@@ -98,8 +98,7 @@ def _from_folder(root: Path, images: str | None, masks: str | None, mask_suffix:
     discovery = Discovery([], root, "")
     layouts = []
     for split, base in bases.items():
-        image_dir = _pick_dir(base, images, IMAGE_DIRS, "image", "--images")
-        mask_dir = _pick_dir(base, masks, MASK_DIRS, "mask", "--masks")
+        image_dir, mask_dir = _pick_dirs(base, images, masks)
         layouts.append(f"{_rel(image_dir, root)}/ + {_rel(mask_dir, root)}/")
         _pair_dirs(image_dir, mask_dir, root, split, mask_suffix, discovery)
     discovery.layout = "folder: " + "; ".join(layouts)
@@ -113,6 +112,20 @@ def _has_pair_dirs(base: Path, images: str | None, masks: str | None) -> bool:
     has_images = (images.lower() in names) if images else bool(names & set(IMAGE_DIRS))
     has_masks = (masks.lower() in names) if masks else bool(names & set(MASK_DIRS))
     return has_images and has_masks
+
+
+def _pick_dirs(base: Path, images: str | None, masks: str | None) -> tuple[Path, Path]:
+    """The image and mask folders below ``base``; one error naming both when neither is found."""
+    try:
+        image_dir = _pick_dir(base, images, IMAGE_DIRS, "image", "--images")
+    except UsageError as error:
+        try:
+            _pick_dir(base, masks, MASK_DIRS, "mask", "--masks")
+        except UsageError:
+            folders = _names(sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")))
+            raise UsageError(f"{base}: no images/ and masks/ folders (found {folders}); name them with --images DIR --masks DIR") from None
+        raise error from None
+    return image_dir, _pick_dir(base, masks, MASK_DIRS, "mask", "--masks")
 
 
 def _pick_dir(base: Path, given: str | None, candidates: tuple[str, ...], what: str, option: str) -> Path:

@@ -77,3 +77,12 @@ def test_split_file_that_no_longer_matches_is_an_error(binary_folder, tmp_path):
     (tmp_path / "broken.json").write_text("[]")
     with pytest.raises(UsageError, match="cannot be read"):
         load_dataset(binary_folder, split_file=tmp_path / "broken.json")
+
+
+def test_check_and_load_draw_the_same_split(multiclass_folder):
+    from qtt_core.data import check_dataset
+
+    report = check_dataset(multiclass_folder, split_seed=5)
+    data = load_dataset(multiclass_folder, split_seed=5)
+    assert report.splits == {name: len(data.split(name)) for name in ("train", "val", "test")}
+    assert report.split_source == data.split_source == "seeded"
