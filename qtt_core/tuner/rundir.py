@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,24 +13,9 @@ from typing import Any
 import yaml
 
 from qtt_core.errors import UsageError
+from qtt_core.files import write_atomic
 
-__all__ = ["RunDirectory", "write_atomic"]
-
-
-def write_atomic(path: Path, text: str | bytes) -> Path:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(text.encode() if isinstance(text, str) else text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+__all__ = ["RunDirectory"]
 
 
 class RunDirectory:

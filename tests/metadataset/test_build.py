@@ -1,0 +1,74 @@
+"""Building a meta-dataset: rows as jobs finish, failures recorded, re-runs add nothing."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from qtt_core.data.synthetic import TASK_FAMILIES, generate_task
+from qtt_core.executor import Job, LocalExecutor, load_task, run_job
+from qtt_core.hookspecs import hookimpl
+from qtt_core.metadataset.build import build_meta_dataset
+from qtt_core.registry import Registry
+from qtt_core.space import sample_configurations
+from qtt_core.testing import MockAdapter
+
+
+def _registry(adapter: MockAdapter) -> Registry:
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [adapter]
+
+    return Registry(autoload=False, plugins=[Plugin()])
+
+
+def test_rows_failures_and_an_idempotent_rerun(tmp_path):
+    space = Registry(autoload=False).load_space("sam-lora")
+    failing = sample_configurations(space, 3, seed=5)[1]
+    from qtt_core.space import config_id
+
+    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(failing)}))
+    out = tmp_path / "meta.csv"
+    tasks = ["shapes-binary", "blobs-grey"]
+    summary = build_meta_dataset("mock", tasks, 3, 2, out, seed=5, registry=registry)
+    assert (summary.planned, summary.succeeded, summary.failed) == (6, 4, 2)
+    frame = pd.read_csv(out)
+    assert len(frame) == 6 and set(frame["dataset"]) == set(tasks)
+    failed = frame[frame["status"] == "failed"]
+    assert len(failed) == 2 and failed["reason"].str.contains("injected").all()
+    ok = frame[frame["status"] == "ok"]
+    assert ok[["epoch_1_score", "epoch_2_score"]].notna().all().all()
+    assert {"mf_num_samples", "mf_num_classes", "cost_s", "config_id", "seed"} <= set(frame.columns)
+
+    again = build_meta_dataset("mock", tasks, 3, 2, out, seed=5, registry=registry)
+    assert (again.skipped, again.succeeded, again.failed) == (6, 0, 0)
+    assert len(pd.read_csv(out)) == 6
+
+    more = build_meta_dataset("mock", [*tasks, "thin-lines"], 3, 2, out, seed=5, registry=registry)
+    assert (more.skipped, more.succeeded + more.failed) == (6, 3)
+    assert len(pd.read_csv(out)) == 9
+
+
+def test_a_job_never_raises():
+    job = Job("no-such-model", "shapes-binary", "c0", {}, 1)
+    result = run_job(job, Registry(autoload=False))
+    assert result.status == "failed" and "no-such-model" in result.reason
+
+
+def test_generated_tasks_are_deterministic_and_varied():
+    for name, recipe in TASK_FAMILIES.items():
+        first, second = generate_task(recipe, seed=3), generate_task(recipe, seed=3)
+        train = first.split("train")
+        assert (train.image(0) == second.split("train").image(0)).all(), name
+        labels = set()
+        for i in range(len(train)):
+            labels |= set(train.mask(i).ravel().tolist())
+        assert labels == set(range(recipe.num_classes + 1)), name
+    assert load_task("shapes-multiclass").num_classes == 3
+
+
+def test_local_executor_yields_one_result_per_job():
+    registry = _registry(MockAdapter(epoch_cost_s=0.0))
+    jobs = [Job("mock", "shapes-binary", f"c{i}", {"lr": 1e-4 * (i + 1)}, 2) for i in range(3)]
+    results = list(LocalExecutor(registry).run(jobs))
+    assert [r.job for r in results] == jobs and all(len(r.scores) == 2 for r in results)
