@@ -17,6 +17,7 @@ file), :mod:`qtt_core.data.splits` (splits) and :mod:`qtt_core.data.cache` (the 
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -209,6 +210,9 @@ def check_dataset(source: Any, **options: Any) -> DataReport:
     and nothing is written). Problems of the data go into the report; only invalid options
     (an unknown ``resize`` mode, bad fractions) raise UsageError.
     """
+    unknown = sorted(set(options) - _LOAD_OPTIONS)
+    if unknown:
+        raise TypeError(f"check_dataset() got unexpected options {unknown}; it takes those of load_dataset")
     resize = options.get("resize", "error")
     _check_options(resize, options.get("val_fraction", 0.15), options.get("test_fraction", 0.15))
     report = DataReport(_label(source))
@@ -238,6 +242,9 @@ def check_dataset(source: Any, **options: Any) -> DataReport:
         split_problems.append(str(error))
     report.split_source, report.notes, report.warnings = dataset.split_source, dataset.notes, dataset.warnings
     return build_report(report, encoding, scan, dataset.split_indices, split_problems)
+
+
+_LOAD_OPTIONS = frozenset(inspect.signature(load_dataset).parameters) - {"source"}
 
 
 def _check_options(resize: str, val_fraction: float, test_fraction: float) -> None:

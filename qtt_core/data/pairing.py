@@ -102,6 +102,8 @@ def _from_folder(root: Path, images: str | None, masks: str | None, mask_suffix:
         layouts.append(f"{_rel(image_dir, root)}/ + {_rel(mask_dir, root)}/")
         _pair_dirs(image_dir, mask_dir, root, split, mask_suffix, discovery)
     discovery.layout = "folder: " + "; ".join(layouts)
+    if images is None or masks is None:
+        discovery.notes.append(f"detected folders {layouts[0]}" + (" in each split" if split_dirs else ""))
     if split_dirs:
         discovery.notes.append(f"splits given by folders: {', '.join(d.name for d in split_dirs.values())}")
     return discovery

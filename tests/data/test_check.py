@@ -140,3 +140,8 @@ def test_meta_features_from_a_loaded_dataset(multiclass_folder):
     assert features["num_classes"] == 3 and features["num_channels"] == 3
     assert features["num_samples"] == len(data.split("train")) and features["median_height"] == 24
     assert 0 < features["foreground_fraction"] < 1
+
+
+def test_check_dataset_refuses_unknown_options(binary_folder):
+    with pytest.raises(TypeError, match="clases"):
+        check_dataset(binary_folder, clases="x.json")

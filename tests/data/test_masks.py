@@ -213,3 +213,13 @@ def test_binary_masks_saved_as_0_1_in_some_files_and_0_255_in_others(tmp_path, g
     assert data.num_classes == 1 and data.encoding.kind == "binary"
     part = data.split("train")
     assert all(set(np.unique(part.mask(i))) == {0, 1} for i in range(len(part)))
+
+
+@pytest.mark.parametrize(("suffix", "options"), [(".tif", {}), (".tif", {"compression": "tiff_lzw"}), (".bmp", {}), (".gif", {})])
+def test_binary_masks_in_other_file_formats(tmp_path, gen, suffix, options):
+    pairs = gen.binary_pairs(n=4)
+    data = load_dataset(gen.write_pairs(tmp_path / "d", pairs, mask_ext=suffix, **options))
+    assert data.encoding.kind == "binary" and data.num_classes == 1
+    part = data.split("train")
+    truth = {f"sample{i:02d}": (m > 0) for i, (_, m) in enumerate(pairs)}
+    assert np.array_equal(part.mask(0), truth[part.name(0)])
