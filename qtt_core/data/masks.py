@@ -222,6 +222,8 @@ def _from_classes(samples: list[tuple[Path, RawMask]], classes: ClassesFile) -> 
     if len(ids) == 1 and ids[0] not in values:
         keep = values != ignore_id
         binary = _binary(values[keep], counts[keep], lossy, name=names[0])
+        if binary is not None and ignore_id is not None:
+            binary = _replace(binary, values=((ignore_id, IGNORE_INDEX),), allowed=(*binary.allowed, ignore_id))
         if binary is not None:
             return binary
     pairs = [(classes.background.id, 0)] + [(v, k + 1) for k, v in enumerate(ids)]

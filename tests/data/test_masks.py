@@ -223,3 +223,13 @@ def test_binary_masks_in_other_file_formats(tmp_path, gen, suffix, options):
     part = data.split("train")
     truth = {f"sample{i:02d}": (m > 0) for i, (_, m) in enumerate(pairs)}
     assert np.array_equal(part.mask(0), truth[part.name(0)])
+
+
+def test_binary_masks_with_an_ignore_value_from_the_classes_file(tmp_path, gen):
+    pairs = gen.binary_pairs(n=4)
+    for _, mask in pairs:
+        mask[:2, :] = 128  # an unlabelled band
+    data = load_dataset(gen.write_pairs(tmp_path / "d", pairs), classes={"classes": ["cell"], "ignore": {"id": 128}})
+    assert data.encoding.kind == "binary" and data.class_names == ["cell"]
+    labels = data.split("train").mask(0)
+    assert np.all(labels[:2] == 255) and set(np.unique(labels[2:])) <= {0, 1}
