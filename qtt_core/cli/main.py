@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from qtt_core.cli import bench_cmd, data_cmd, plugins_cmd, space_cmd, tune_cmd
+from qtt_core.cli import bench_cmd, data_cmd, demo_cmd, plugins_cmd, space_cmd, tune_cmd
 from qtt_core.cli.output import fail
 from qtt_core.errors import QttError
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command("tune")(tune_cmd.tune)
 app.command("predict")(tune_cmd.predict)
+app.command("demo")(demo_cmd.demo)
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(space_cmd.app, name="space")
 app.add_typer(data_cmd.app, name="data")

@@ -49,7 +49,7 @@ TASK_FAMILIES: dict[str, SceneRecipe] = {
     "shapes-binary": SceneRecipe(),
     "shapes-multiclass": SceneRecipe(num_classes=3, objects=(2, 4), scale=(0.15, 0.35)),
     "blobs-grey": SceneRecipe(shapes=("blob",), grey=True, noise=18.0, contrast=45.0),
-    "textured-binary": SceneRecipe(shapes=("ellipse", "blob", "ring"), textured=True, contrast=40.0),
+    "textured-binary": SceneRecipe(shapes=("ellipse", "blob", "ring"), textured=True, contrast=60.0),
     "thin-lines": SceneRecipe(shapes=("lines",), grey=True, scale=(0.5, 0.9), contrast=60.0),
     "small-objects": SceneRecipe(size=(128, 128), objects=(3, 6), scale=(0.06, 0.14), noise=8.0),
     "low-contrast": SceneRecipe(shapes=("ellipse", "blob"), noise=20.0, contrast=22.0),
@@ -104,7 +104,7 @@ def _scene(recipe: SceneRecipe, rng: np.random.Generator) -> tuple[np.ndarray, n
     base = rng.uniform(40, 200, size=3)
     image = np.broadcast_to(base, (height, width, 3)).astype(np.float64).copy()
     if recipe.textured:
-        image += 25 * _texture(rng, (height, width), 3.0)[..., None]
+        image += 18 * _texture(rng, (height, width), 3.0)[..., None]
     mask = np.zeros((height, width), dtype=np.uint8)
     for _ in range(rng.integers(recipe.objects[0], recipe.objects[1] + 1)):
         label = int(rng.integers(1, recipe.num_classes + 1))
