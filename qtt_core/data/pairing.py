@@ -186,8 +186,8 @@ def _list_files(folder: Path, discovery: Discovery) -> dict[str, Path]:
     files: dict[str, Path] = {}
     skipped = []
     for path in sorted(folder.rglob("*")):
-        if path.name.startswith(".") or not path.is_file():
-            continue
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or not path.is_file():
+            continue  # hidden files and folders (.DS_Store, .ipynb_checkpoints/, ._a.png)
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append(path)
             continue

@@ -164,3 +164,21 @@ def test_loaded_dataset_implements_the_protocol(binary_folder):
     assert data.num_channels == 3 and data.num_classes == 1
     with pytest.raises(UsageError, match="unknown split"):
         data.split("validation")
+
+
+def test_hidden_files_are_skipped_and_nested_folders_paired(tmp_path, gen):
+    root = gen.write_pairs(tmp_path / "d", gen.binary_pairs(n=3))
+    gen.write_pairs(root, gen.binary_pairs(n=2), image_dir="images/.ipynb_checkpoints", mask_dir="masks/sub")
+    gen.write_pairs(root, gen.binary_pairs(n=2), image_dir="images/sub", mask_dir="masks/.ipynb_checkpoints")
+    (root / "images" / "._sample00.png").write_bytes(b"apple double")
+    data = load_dataset(root)
+    assert sorted(pair.key for pair in data.pairs) == [f"images/sample{i:02d}.png" for i in range(3)] + [f"images/sub/sample{i:02d}.png" for i in range(2)]
+
+
+def test_a_loaded_dataset_pickles_for_worker_processes(binary_folder):
+    import pickle
+
+    data = load_dataset(binary_folder)
+    copy = pickle.loads(pickle.dumps(data))
+    assert copy.split_keys() == data.split_keys()
+    assert np.array_equal(copy.split("train").mask(0), data.split("train").mask(0))
