@@ -33,7 +33,7 @@ from qtt_core.errors import UsageError
 __all__ = ["LOSSY_TOLERANCE", "MaskEncoding", "detect_encoding"]
 
 #: largest RGB distance at which a JPEG mask pixel still takes the nearest class colour
-LOSSY_TOLERANCE = 60.0
+LOSSY_TOLERANCE = 80.0
 _MAX_INFERRED_CLASSES = 64
 #: share of pixels near the extremes above which many-valued grey masks are read as binary
 _EXTREME_SHARE = 0.8

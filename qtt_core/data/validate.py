@@ -17,8 +17,9 @@ from qtt_core.errors import UsageError
 
 __all__ = ["LOSSY_UNMATCHED_LIMIT", "ScanResult", "build_report", "scan_pairs", "size_mismatch_message"]
 
-#: share of a JPEG mask's pixels that may fit no class colour before it counts as a problem
-LOSSY_UNMATCHED_LIMIT = 0.05
+#: share of a JPEG mask's pixels that may fit no class before it counts as a problem (below it,
+#: they are ignored and reported as a warning; above it, the classes file is likely wrong)
+LOSSY_UNMATCHED_LIMIT = 0.2
 
 
 @dataclass
@@ -100,7 +101,9 @@ def _unmatched(pair: Pair, root: Path, encoding: MaskEncoding, unmatched: dict[s
         return
     shown = ", ".join(sorted(unmatched, key=unmatched.get, reverse=True)[:5]) + (", ..." if len(unmatched) > 5 else "")
     what = "colours" if encoding.kind == "colour" else "values"
-    if classes_source is None:
+    if not encoding.exact:
+        fix = "the JPEG noise is too strong or the class colours are wrong: check the colours in the classes file, or save the masks as PNG"
+    elif classes_source is None:
         fix = "the classes were inferred from a sample of masks: pass --classes FILE listing every class, or fix the mask"
     else:
         fix = f"add them to {Path(classes_source).name} (or its ignore entry), or fix the mask"

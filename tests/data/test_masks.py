@@ -135,6 +135,11 @@ def test_jpeg_colour_masks_take_the_nearest_listed_colour(tmp_path, gen):
     labelled = decoded != 255
     assert labelled.mean() > 0.9
     assert np.mean(decoded[labelled] == truth[part.name(0)][labelled]) > 0.97
+    from qtt_core.data import check_dataset
+
+    report = check_dataset(root, classes=COLOURS)
+    assert report.usable and 0 < report.ignore_fraction < 0.1
+    assert any("near no class colour" in w for w in report.warnings)
 
 
 def test_invert_swaps_background_and_foreground(binary_folder):
