@@ -1,0 +1,295 @@
+"""The replay benchmark: optimisers on a recorded meta-dataset, leave-one-dataset-out.
+
+For each evaluated dataset ``D``: the candidate pool is exactly the configurations recorded
+for ``D``; optimisers that learn across datasets (``portfolio``, ``quick``) get the rows of
+all other datasets as ``meta_train``; each optimiser and seed runs once on the simulated
+clock (see :mod:`qtt_core.replay.simulate`) up to the largest budget, and the incumbent
+(the best score of any epoch finished by then) is read off at every budget. Building an
+optimiser (meta-training) is not timed: in a real run the predictors are meta-trained
+beforehand; its refits inside ask/tell are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qtt_core.errors import UsageError
+from qtt_core.metadataset.table import MetaDataset
+from qtt_core.optimizer.factory import OPTIMIZER_NAMES, make_optimizer
+from qtt_core.replay.simulate import ReplayPool, RunTrace, normalised_regret, oracle_scores, simulate_run
+
+if TYPE_CHECKING:
+    from ConfigSpace import ConfigurationSpace
+
+__all__ = ["ORACLE", "ReplayResult", "run_replay"]
+
+ORACLE = "oracle"
+#: points on the time axis of the regret-over-time curves
+TIME_POINTS = 181
+
+
+@dataclass
+class ReplayResult:
+    """What :func:`run_replay` measured.
+
+    Attributes:
+        rows: one dict per dataset, budget, optimiser and seed (and one ``oracle`` row per
+            dataset and budget, seed None): ``dataset``, ``budget_s``, ``optimizer``, ``seed``,
+            ``score`` (the incumbent's, NaN if nothing finished), ``regret`` (normalised, in
+            [0, 1]), ``y_star``, ``y_min``, ``epochs`` and ``configs`` (finished by the budget),
+            ``optimizer_time_s`` (measured ask/tell seconds of the whole run).
+        summary: mean normalised regret by optimiser (and ``oracle``) and budget (``str`` seconds).
+        times_s: ``T`` simulated seconds, the time axis of ``regret_over_time``.
+        regret_over_time: mean normalised regret at each of ``times_s`` by optimiser.
+        quality: one dict per held-out dataset and optimiser that exposes predictions:
+            ``spearman_final`` and ``median_rel_error_cost`` (NaN when not exposed).
+        files: paths written (``csv``, ``plot``, ``json``) when an output folder was given.
+    """
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, dict[str, float]]
+    times_s: np.ndarray
+    regret_over_time: dict[str, np.ndarray]
+    quality: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def oracle_gap(self) -> dict[str, dict[str, float]]:
+        """Mean regret minus the oracle's, by optimiser and budget."""
+        oracle = self.summary.get(ORACLE, {})
+        return {
+            name: {budget: value - oracle.get(budget, float("nan")) for budget, value in by_budget.items()}
+            for name, by_budget in self.summary.items()
+            if name != ORACLE
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``rows``, ``summary``, ``oracle_gap``, ``quality``, ``files``."""
+        return {
+            "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
+            "summary": _json_value(self.summary),
+            "oracle_gap": _json_value(self.oracle_gap()),
+            "quality": [{k: _json_value(v) for k, v in row.items()} for row in self.quality],
+            "files": dict(self.files),
+        }
+
+
+def run_replay(
+    meta_dataset: MetaDataset,
+    datasets: Sequence[str] | None = None,
+    budgets: Sequence[float] = (60, 120, 180),
+    seeds: int = 5,
+    optimizers: Sequence[str] = OPTIMIZER_NAMES,
+    out_dir: str | Path | None = None,
+    workers: int = 1,
+    space: ConfigurationSpace | None = None,
+    optimizer_options: Mapping[str, Mapping[str, Any]] | None = None,
+    count_optimizer_time: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ReplayResult:
+    """Replay ``optimizers`` on every dataset of ``meta_dataset`` in turn held out.
+
+    Args:
+        meta_dataset: recorded runs of at least two datasets (one when no optimiser learns
+            across datasets), configurations reduced to the space's active values.
+        datasets: the held-out datasets to evaluate (default: all).
+        budgets: budgets in simulated seconds.
+        seeds: seeds ``0 .. seeds - 1`` per optimiser and dataset.
+        optimizers: names for :func:`qtt_core.optimizer.factory.make_optimizer`.
+        out_dir: when given, writes ``replay.csv``, ``regret_over_time.png`` and ``replay.json``.
+        workers: simulated parallel workers; only 1 is supported so far.
+        space: the configurations' search space (predictors' encoding, portfolio neighbours).
+        optimizer_options: extra constructor options by optimiser name.
+        count_optimizer_time: add the optimisers' measured ask/tell time to the simulated clock.
+        progress: called with a short message after each run.
+
+    Raises:
+        UsageError: unknown dataset or optimiser, bad budgets or seeds, ``workers != 1``.
+    """
+    datasets = _check_arguments(meta_dataset, datasets, budgets, seeds, optimizers, workers)
+    budgets = sorted(float(b) for b in budgets)
+    horizon_s = budgets[-1]
+    times_s = np.linspace(0.0, horizon_s, TIME_POINTS)
+    rows: list[dict[str, Any]] = []
+    quality: list[dict[str, Any]] = []
+    curves: dict[str, list[np.ndarray]] = {name: [] for name in [*optimizers, ORACLE]}
+    all_datasets = np.asarray(meta_dataset.datasets)
+    for dataset in datasets:
+        pool = ReplayPool.from_meta_dataset(meta_dataset, dataset)
+        meta_train = meta_dataset.subset(all_datasets != dataset)
+        y_star, y_min = pool.reference()
+        reference = {"y_star": y_star, "y_min": y_min}
+        oracle_at = oracle_scores(pool, np.asarray(budgets))
+        for budget, score in zip(budgets, oracle_at):
+            rows.append(_row(dataset, budget, ORACLE, None, score, reference, 0, 0, 0.0))
+        curves[ORACLE].append(normalised_regret(oracle_scores(pool, times_s), y_star, y_min))
+        for name in optimizers:
+            for seed in range(seeds):
+                optimizer = make_optimizer(
+                    name,
+                    candidates=pool.configs,
+                    space=space,
+                    metafeatures=pool.metafeatures,
+                    meta_train=meta_train,
+                    max_epochs=pool.num_epochs,
+                    seed=seed,
+                    **dict((optimizer_options or {}).get(name, {})),
+                )
+                if seed == 0:
+                    quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})
+                trace = simulate_run(optimizer, pool, horizon_s, count_optimizer_time=count_optimizer_time)
+                for budget in budgets:
+                    score, epochs, configs = trace.incumbent_at(budget)
+                    rows.append(_row(dataset, budget, name, seed, score, reference, epochs, configs, trace.optimizer_time_s))
+                curves[name].append(_regret_over_time(trace, times_s, y_star, y_min))
+                if progress is not None:
+                    progress(f"{dataset} {name} seed {seed}")
+    result = ReplayResult(
+        rows=rows,
+        summary=_summary(rows),
+        times_s=times_s,
+        regret_over_time={name: np.mean(values, axis=0) for name, values in curves.items() if values},
+        quality=quality,
+    )
+    if out_dir is not None:
+        from qtt_core.replay.report import write_report
+
+        result.files = write_report(result, Path(out_dir))
+    return result
+
+
+def _check_arguments(
+    meta_dataset: MetaDataset,
+    datasets: Sequence[str] | None,
+    budgets: Sequence[float],
+    seeds: int,
+    optimizers: Sequence[str],
+    workers: int,
+) -> list[str]:
+    known = meta_dataset.dataset_names()
+    datasets = list(datasets) if datasets else known
+    unknown = [d for d in datasets if d not in known]
+    if unknown:
+        raise UsageError(f"dataset {unknown[0]!r} is not in the meta-dataset; known: {', '.join(known)}")
+    bad = [o for o in optimizers if o not in OPTIMIZER_NAMES]
+    if bad or not optimizers:
+        raise UsageError(f"unknown optimiser {bad[0] if bad else ''!r}; known: {', '.join(OPTIMIZER_NAMES)}")
+    if not budgets or any(not (float(b) > 0 and math.isfinite(float(b))) for b in budgets):
+        raise UsageError(f"budgets must be positive seconds, got {list(budgets)}")
+    if seeds < 1:
+        raise UsageError(f"seeds must be at least 1, got {seeds}")
+    if workers != 1:
+        raise UsageError(f"workers={workers}: the replay simulates one worker so far; use workers=1")
+    if len(known) < 2 and any(o in ("portfolio", "quick") for o in optimizers):
+        raise UsageError("the meta-dataset has one dataset: nothing left to meta-train on; use random or quick-nometa")
+    return datasets
+
+
+def _row(
+    dataset: str,
+    budget_s: float,
+    optimizer: str,
+    seed: int | None,
+    score: float,
+    reference: dict[str, float],
+    epochs: int,
+    configs: int,
+    optimizer_time_s: float,
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset,
+        "budget_s": budget_s,
+        "optimizer": optimizer,
+        "seed": seed,
+        "score": float(score),
+        "regret": float(normalised_regret(score, reference["y_star"], reference["y_min"])),
+        **reference,
+        "epochs": epochs,
+        "configs": configs,
+        "optimizer_time_s": optimizer_time_s,
+    }
+
+
+def _regret_over_time(trace: RunTrace, times_s: np.ndarray, y_star: float, y_min: float) -> np.ndarray:
+    """``T`` normalised regret of the incumbent at each of ``times_s``."""
+    ends = np.array([e.end_s for e in trace.events] + [np.inf])
+    best = np.maximum.accumulate(np.array([e.score for e in trace.events] + [-np.inf]))
+    finished = np.searchsorted(ends, times_s, side="right")  # epochs finished by each time
+    score = np.where(finished > 0, best[np.maximum(finished - 1, 0)], np.nan)
+    return normalised_regret(score, y_star, y_min)
+
+
+def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        groups.setdefault(row["optimizer"], {}).setdefault(_budget_key(row["budget_s"]), []).append(row["regret"])
+    return {name: {b: float(np.mean(v)) for b, v in by_budget.items()} for name, by_budget in groups.items()}
+
+
+def _budget_key(budget_s: float) -> str:
+    return f"{budget_s:g}"
+
+
+def predictor_quality(optimizer: Any, pool: ReplayPool) -> dict[str, float]:
+    """How well an optimiser's meta-trained predictors know the held-out dataset before the run.
+
+    Uses ``optimizer.predict_final(configs)`` (predicted score after the last epoch from an
+    empty curve) and ``optimizer.predict_cost(configs)`` (predicted seconds per epoch), each
+    returning ``C`` floats for the pool's ``C`` configurations, when the optimiser has them
+    and its ``meta_trained`` attribute is not False (an optimiser without meta-training has
+    nothing to predict before it has observed anything).
+
+    Returns:
+        ``spearman_final``: Spearman correlation of predicted and recorded final scores;
+        ``median_rel_error_cost``: median of |predicted - recorded| / recorded seconds per epoch.
+        NaN for what the optimiser does not expose.
+    """
+    from scipy.stats import spearmanr
+
+    quality = {"spearman_final": float("nan"), "median_rel_error_cost": float("nan")}
+    if getattr(optimizer, "meta_trained", True) is False:
+        return quality
+    recorded_final = np.array([_last_score(c) for c in pool.curves])
+    predicted = _predictions(optimizer, "predict_final", pool)
+    if predicted is not None:
+        ok = np.isfinite(predicted) & np.isfinite(recorded_final)
+        if ok.sum() > 2 and np.ptp(predicted[ok]) > 0 and np.ptp(recorded_final[ok]) > 0:
+            quality["spearman_final"] = float(spearmanr(predicted[ok], recorded_final[ok]).statistic)
+    predicted_cost = _predictions(optimizer, "predict_cost", pool)
+    if predicted_cost is not None:
+        error = np.abs(predicted_cost - pool.epoch_cost_s) / pool.epoch_cost_s
+        quality["median_rel_error_cost"] = float(np.nanmedian(error))
+    return quality
+
+
+def _predictions(optimizer: Any, method: str, pool: ReplayPool) -> np.ndarray | None:
+    """``C`` predictions for the pool's configurations, or None when ``method`` is absent."""
+    if not callable(getattr(optimizer, method, None)):
+        return None
+    values = np.asarray(getattr(optimizer, method)(pool.configs), dtype=float).reshape(-1)
+    if values.shape != (len(pool.configs),):
+        raise RuntimeError(f"{optimizer.name}.{method} returned {values.shape[0]} values for {len(pool.configs)} configurations")
+    return values
+
+
+def _last_score(curve: np.ndarray) -> float:
+    finished = curve[~np.isnan(curve)]
+    return float(finished[-1]) if len(finished) else float("nan")
+
+
+def _json_value(value: Any) -> Any:
+    """NaN and inf become None; numpy scalars and arrays plain Python."""
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
