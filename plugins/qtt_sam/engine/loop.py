@@ -193,10 +193,13 @@ def predict_label_map(ctx: EngineContext, model: torch.nn.Module, embedding: Any
 
 
 def scale_boxes(boxes: np.ndarray, shape: tuple[int, int], side: int) -> np.ndarray:
-    """``N x 4`` boxes from pixels of an ``H x W`` image to pixels of the ``side x side`` input."""
+    """``N x 4`` boxes from pixels of an ``H x W`` image to pixels of the ``side x side`` input.
+
+    Pixel centres map to pixel centres; the result is clipped to ``[0, side - 1]``.
+    """
     height, width = shape
     factors = np.array([side / width, side / height, side / width, side / height], dtype=np.float32)
-    return ((boxes + 0.5) * factors - 0.5).astype(np.float32)
+    return np.clip((boxes + 0.5) * factors - 0.5, 0, side - 1).astype(np.float32)
 
 
 def label_map(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     """
     extra: dict[str, Any] = {"momentum": config.momentum} if config.optimizer == "sgd" else {}
     return create_optimizer_v2(
-        model, opt=_TIMM_OPTIMIZER[config.optimizer], lr=config.lr, weight_decay=config.weight_decay, foreach=False, **extra
+        model, opt=_TIMM_OPTIMIZER[config.optimizer], lr=config.lr, weight_decay=config.weight_decay, **extra
     )
 
 

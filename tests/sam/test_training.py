@@ -1,0 +1,133 @@
+"""Training on generated data: loss falls, freeze-thaw resumes exactly, deadlines, caching."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sam_test_configs import FAST
+
+from qtt_core.errors import UsageError
+from qtt_core.testing import make_shapes_data
+
+
+def _curve(reports):
+    """Epochs, losses and scores as one flat list (for pytest.approx)."""
+    return [value for r in reports for value in (r.epoch, r.train_loss, r.score)]
+
+
+def test_loss_falls_and_each_epoch_is_reported(open_session):
+    session = open_session()
+    reports = session.train("fast", FAST, to_epoch=6)
+    assert [r.epoch for r in reports] == [1, 2, 3, 4, 5, 6]
+    assert all(r.cost_s > 0 and 0.0 <= r.score <= 1.0 for r in reports)
+    assert reports[-1].train_loss < 0.9 * reports[0].train_loss, _curve(reports)
+    assert session.last_epoch("fast") == 6
+    assert session.history("fast").scores == [r.score for r in reports]
+
+
+RESUMABLE = {
+    **FAST, "lora": 1, "lora_rank": 4, "lora_alpha_ratio": 2.0, "lora_dropout": 0.1, "lora_targets": "qkv+mlp",
+    "lora_blocks": "all", "train_prompt_encoder": 1, "sched": "onecycle", "onecycle_pct_start": 0.3,
+    "onecycle_div_factor": 10, "horizontal_flip": 1, "vertical_flip": 1, "random_rotate": 1, "color_jitter": 0.2,
+    "box_jitter": 0.1, "loss": "focal_dice",
+}
+PLATEAU = {**FAST, "sched": "plateau", "patience_epochs": 0, "decay_rate": 0.5, "optimizer": "sgd", "momentum": 0.9, "lr": 0.01}
+
+
+@pytest.mark.parametrize(
+    "config", [pytest.param(RESUMABLE, marks=pytest.mark.slow), PLATEAU], ids=["lora-onecycle-augment", "plateau-sgd"]
+)
+def test_freeze_thaw_reproduces_straight_training(open_session, tmp_path, config):
+    straight = open_session(workdir=tmp_path / "straight").train("c", config, to_epoch=4)
+
+    resumed = open_session(workdir=tmp_path / "resumed")
+    first = resumed.train("c", config, to_epoch=2)
+    resumed.train("other", FAST, to_epoch=1)  # another configuration in between
+    second = resumed.train("c", config, to_epoch=4)
+    assert _curve(first + second) == pytest.approx(_curve(straight), rel=1e-5, abs=1e-7)
+
+    # a new session (a new process) continues from the state saved in the workdir
+    across = open_session(workdir=tmp_path / "across")
+    across.train("c", config, to_epoch=2)
+    across.close()
+    reopened = open_session(workdir=tmp_path / "across")
+    assert reopened.last_epoch("c") == 2
+    assert _curve(reopened.train("c", config, to_epoch=4)) == pytest.approx(_curve(straight[2:]), rel=1e-5, abs=1e-7)
+    assert reopened.score("c", "test") == pytest.approx(resumed.score("c", "test"), abs=1e-9)
+
+
+def test_past_deadline_trains_nothing(open_session):
+    session = open_session()
+    assert session.train("c", FAST, to_epoch=2, deadline=time.monotonic() - 1) == []
+    assert session.last_epoch("c") == 0
+
+
+@pytest.mark.slow
+def test_deadline_stops_within_an_epoch_and_discards_it(open_session, tmp_path):
+    session = open_session(workdir=tmp_path / "a")
+    session.train("c", RESUMABLE, to_epoch=1)
+    epoch_s = session.history("c").costs_s[0]
+    budget_s = 2.5 * epoch_s
+    started = time.monotonic()
+    reports = session.train("c", RESUMABLE, to_epoch=50, deadline=started + budget_s)
+    elapsed = time.monotonic() - started
+    assert 1 <= len(reports) < 49 and elapsed < budget_s + epoch_s
+    done = session.last_epoch("c")
+    assert done == 1 + len(reports)
+    # the half-trained epoch left no trace: continuing equals training straight through
+    following = session.train("c", RESUMABLE, to_epoch=done + 1)
+    straight = open_session(workdir=tmp_path / "b").train("c", RESUMABLE, to_epoch=done + 1)
+    assert _curve(following) == pytest.approx(_curve(straight[-1:]), rel=1e-5, abs=1e-7)
+
+
+def test_cached_embeddings_give_the_same_losses_and_scores(open_session, tmp_path):
+    config = {**FAST, "horizontal_flip": 1, "random_rotate": 1}
+    cached = open_session(workdir=tmp_path / "c")
+    uncached = open_session(workdir=tmp_path / "u", options={"cache_embeddings": False})
+    with_cache = cached.train("c", config, to_epoch=3)
+    without = uncached.train("c", config, to_epoch=3)
+    assert _curve(with_cache) == pytest.approx(_curve(without), rel=1e-5, abs=1e-7)
+    assert cached.context.cache.hits > 0 and len(uncached.context.cache) == 0
+    # a second trial of the same session reuses the embeddings of the first
+    hits = cached.context.cache.hits
+    cached.train("d", {**config, "lr": 2e-4}, to_epoch=1)
+    assert cached.context.cache.hits > hits
+
+
+def test_lora_and_colour_jitter_do_not_cache(open_session):
+    session = open_session(options={"cache_embeddings": True})
+    session.train("lora", {**FAST, "lora": 1}, to_epoch=1)
+    session.train("jitter", {**FAST, "color_jitter": 0.2}, to_epoch=1)
+    keys = list(session.context.cache._entries)
+    assert all(key[0] != "train" for key in keys)  # only frozen-encoder evaluation embeddings
+
+
+def test_multiclass_training_scores_mean_iou(tmp_path):
+    from qtt_core.adapter import SessionRequest
+    from qtt_sam import SamAdapter
+
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(64, 64), num_classes=3, seed=2)
+    session = SamAdapter().open_session(SessionRequest(model="sam-tiny", data=data, workdir=tmp_path))
+    reports = session.train("m", {**FAST, "box_per_component": 1}, to_epoch=2)
+    assert [r.epoch for r in reports] == [1, 2] and all(0 <= r.score <= 1 for r in reports)
+    assert 0.0 <= session.zero_shot_score("test") <= 1.0
+    session.close()
+
+
+def test_zero_shot_matches_an_untrained_lora_model(open_session):
+    # LoRA starts as the identity (B = 0): its epoch-0 model is the base model
+    session = open_session()
+    zero = session.zero_shot_score("val")
+    assert 0.0 <= zero <= 1.0
+    assert session.zero_shot_score("val") == zero
+
+
+def test_unknown_hyperparameter_is_a_usage_error(open_session):
+    with pytest.raises(UsageError, match="unknown hyperparameters"):
+        open_session().train("c", {**FAST, "lora_rnak": 4}, to_epoch=1)
+
+
+def test_score_of_an_untrained_configuration_is_a_usage_error(open_session):
+    with pytest.raises(UsageError, match="train it first"):
+        open_session().score("never", "test")
