@@ -44,12 +44,18 @@ class RunDirectory:
             if not run.state.is_file():
                 raise UsageError(f"{run.root} holds no run to resume (no state.json); drop --resume to start a new run there")
             return run
-        if run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
-            raise UsageError(
-                f"{run.root} exists and is not empty; choose another --out, or add --resume to continue the run in it"
-            )
+        cls.check_new(run.root)
         run.root.mkdir(parents=True, exist_ok=True)
         return run
+
+    @staticmethod
+    def check_new(out: str | Path | None) -> None:
+        """Raise UsageError when ``out`` exists and is not an empty folder (never overwritten)."""
+        if out is None:
+            return
+        root = Path(out)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise UsageError(f"{root} exists and is not empty; choose another --out, or add --resume to continue the run in it")
 
     # -- paths ------------------------------------------------------------------------------
 

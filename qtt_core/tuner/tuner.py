@@ -88,14 +88,35 @@ def tune(
     settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
+    if not resume:
+        registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
+    if resume:
+        run = RunDirectory.create(out, settings.model, resume=True)
+        settings = TuneSettings.from_dict(run.read_json(run.state)["settings"])
+        dataset = _load_data(data, settings, run.split if run.split.is_file() else None)
+    else:
+        RunDirectory.check_new(out)
+        dataset = _load_data(data, settings, None)  # bad data stops here, before any file is written
+        run = RunDirectory.create(out, settings.model, resume=False)
+        run.write_json(run.state, {"settings": settings.to_dict()})  # resumable from the first second
+        if hasattr(dataset, "save_split"):
+            dataset.save_split(run.split)
     adapter = registry.adapter_for(settings.model)
-    run = RunDirectory.create(out, settings.model, resume)
     handler = _log_to(run.log)
     try:
-        return _Run(run, settings, registry, adapter, data, clock, resume, progress or NullProgress()).execute()
+        return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress()).execute()
     finally:
         logging.getLogger("qtt_seg").removeHandler(handler)
         handler.close()
+
+
+def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> Any:
+    """A dataset path loaded and validated (with a saved split on resume); objects as they are."""
+    if not isinstance(data, (str, Path)):
+        return data
+    from qtt_core.data import load_dataset
+
+    return load_dataset(data, split_seed=settings.seed, split_file=split_file, **dict(settings.data_options or {}))
 
 
 def _log_to(path: Path) -> logging.Handler:
@@ -112,31 +133,18 @@ class _Run:
 
     def __init__(self, run, settings, registry, adapter: ModelAdapter, data, clock: BudgetClock, resume: bool, progress: Progress):
         self.run, self.registry, self.adapter, self.clock, self.progress = run, registry, adapter, clock, progress
-        self.state: dict[str, Any] = run.read_json(run.state) if resume else {}
+        self.state: dict[str, Any] = run.read_json(run.state)
         if resume:
-            settings = TuneSettings.from_dict(run.read_json(run.state)["settings"])
             clock.budget_s = settings.budget_s
             clock.spent_before_s = float(self.state.get("elapsed_s", 0.0))
             log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
         self.settings = settings
-        self.data = self._load_data(data)
+        self.data = data
         counts = ", ".join(f"{len(self.data.split(s))} {s}" for s in ("train", "val", "test"))
         log.info("data: %s pairs, %d classes (%.1f s into the run)", counts, self.data.num_classes, clock.elapsed_s())
         self.history = History.from_state(self.state["history"]) if "history" in self.state else History()
 
     # -- set-up -------------------------------------------------------------------------------
-
-    def _load_data(self, data: Any) -> Any:
-        if not isinstance(data, (str, Path)):
-            return data
-        from qtt_core.data import load_dataset
-
-        options = dict(self.settings.data_options or {})
-        split_file = self.run.split if self.run.split.is_file() else None
-        dataset = load_dataset(data, split_seed=self.settings.seed, split_file=split_file, **options)
-        if split_file is None:
-            dataset.save_split(self.run.split)
-        return dataset
 
     def _candidates(self, space) -> list[dict[str, Any]]:
         if "candidates" in self.state:
@@ -182,7 +190,7 @@ class _Run:
 
         settings = self.settings
         self.predictors = self.state.get("predictors", "")
-        if not self.state:
+        if not self.run.config.is_file():
             self.run.write_yaml(self.run.config, settings.to_dict())
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))

@@ -1,0 +1,91 @@
+"""`qtt-seg tune` and `qtt-seg predict` end to end with the real SAM plugin (sam-tiny)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import run_cli
+from qtt_core.demo import write_task_folder
+
+
+def test_missing_data_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("tune", tmp_path / "nope", "--budget", "10", "--model", "sam-tiny", "--out", out)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "nope" in result.stderr
+    assert not out.exists()
+
+
+def test_unpaired_data_exits_2_before_training(tmp_path):
+    data = write_task_folder("shapes-binary", tmp_path / "data")
+    extra = data / "train" / "images" / "orphan.png"
+    extra.write_bytes((data / "train" / "images" / "train000.png").read_bytes())
+    before = sorted(p.name for p in (data / "train" / "images").iterdir())
+    result = run_cli("tune", data, "--budget", "10", "--model", "sam-tiny", "--out", tmp_path / "run")
+    assert result.returncode == 2 and "orphan" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+    assert sorted(p.name for p in (data / "train" / "images").iterdir()) == before
+
+
+def test_unknown_model_exits_2_listing_models(tmp_path):
+    data = write_task_folder("shapes-binary", tmp_path / "data")
+    result = run_cli("tune", data, "--budget", "10", "--model", "sam-huge", "--out", tmp_path / "run")
+    assert result.returncode == 2 and "sam-tiny" in result.stderr
+
+
+@pytest.mark.slow
+def test_sam_tiny_run_on_multiclass_data_then_predict(tmp_path):
+    data = write_task_folder("shapes-multiclass", tmp_path / "data")
+    out = tmp_path / "run"
+    started = time.monotonic()
+    result = run_cli("tune", data, "--budget", "25", "--model", "sam-tiny", "--out", out, "--json", "--max-epochs", "3")
+    assert result.returncode == 0, result
+    assert time.monotonic() - started <= 25 + 5
+    payload = json.loads(result.stdout)
+    assert payload["elapsed_s"] <= 25 + 5 and payload["n_trials"] >= 1 and payload["test_iou"] is not None
+    for name in ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png"):
+        assert (out / name).is_file(), name
+    assert list((out / "overlays").glob("*.png")) and (out / "weights").is_dir()
+    images = sorted((data / "test" / "images").glob("*.png"))[:2]
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({images[0].name: [[10, 10, 60, 60, 2]]}))
+    predicted = run_cli("predict", out, *images, "--out", tmp_path / "pred", "--boxes", boxes)
+    assert predicted.returncode == 0, predicted
+    assert len(list((tmp_path / "pred").glob("*_mask.png"))) == 2
+    again = run_cli("predict", out, *images, "--out", tmp_path / "pred")
+    assert again.returncode == 2 and "exists" in again.stderr  # nothing overwritten
+
+
+@pytest.mark.slow
+def test_real_run_killed_mid_trial_resumes(tmp_path):
+    data = write_task_folder("shapes-binary", tmp_path / "data")
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "qtt_core.cli.main", "tune", str(data), "--budget", "40", "--model", "sam-tiny",
+               "--out", str(out), "--quiet", "--max-epochs", "4"]
+    process = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (out / "trials.csv").is_file():
+        time.sleep(0.2)
+    time.sleep(1.0)  # into the next epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "result.json").exists()
+    rows_before = list(csv.DictReader((out / "trials.csv").open()))
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["elapsed_s"] <= 40 + 5
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    epochs = [(r["config_id"], int(r["epoch"])) for r in rows if r["status"] == "ok"]
+    assert len(epochs) == len(set(epochs)), "an epoch was recorded twice"
+    assert rows[: len(rows_before)] == rows_before  # every finished epoch kept
+    for cid in {c for c, _ in epochs}:  # freeze-thaw: epochs of a configuration are consecutive
+        mine = sorted(e for c, e in epochs if c == cid)
+        assert mine == list(range(1, len(mine) + 1)), (cid, mine)
