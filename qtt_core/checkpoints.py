@@ -92,7 +92,7 @@ def fetch_checkpoint(
     folder = Path(cache_dir).expanduser() if cache_dir is not None else checkpoint_cache_dir()
     target = folder / name
     if target.is_file():
-        _verify(target, sha256, url, kept=True)
+        _verify(target, target, sha256, url, kept=True)
         return target
     if url is None:
         raise UsageError(f"checkpoint {name} is not in the cache; put it at {target} or pass --checkpoint PATH")
@@ -100,15 +100,14 @@ def fetch_checkpoint(
     return target
 
 
-def _verify(path: Path, sha256: str | None, url: str | None, kept: bool) -> None:
+def _verify(path: Path, target: Path, sha256: str | None, url: str | None, kept: bool) -> None:
+    """Check ``path``'s checksum; the message names ``target``, where the file belongs."""
     if sha256 is None:
         return
     actual = file_sha256(path)
     if actual.lower() != sha256.lower():
-        where = f"replace {path}" if kept else f"put a good copy at {path}"
-        raise UsageError(
-            f"checkpoint {path.name} has SHA-256 {actual}, expected {sha256}; {where} with the file from {url}"
-        )
+        where = f"replace {target}" if kept else f"put a good copy at {target}"
+        raise UsageError(f"checkpoint {target.name} has SHA-256 {actual}, expected {sha256}; {where} with the file from {url}")
 
 
 def _download(url: str, target: Path, sha256: str | None, timeout_s: float) -> None:
@@ -118,7 +117,7 @@ def _download(url: str, target: Path, sha256: str | None, timeout_s: float) -> N
     try:
         with handle, urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - http/file URLs by design
             shutil.copyfileobj(response, handle, _CHUNK)
-        _verify(partial, sha256, url, kept=False)
+        _verify(partial, target, sha256, url, kept=False)
         partial.replace(target)
     except (urllib.error.URLError, OSError, TimeoutError) as error:
         raise UsageError(
