@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from segment_anything.modeling import Sam
+from segment_anything.modeling import MaskDecoder, Sam
 
 from qtt_sam.architectures import build_sam, get_architecture
 from qtt_sam.weights import resolve_weights
@@ -70,24 +70,42 @@ class SamWrapper:
         embeddings = encoder.neck(tokens.permute(0, 3, 1, 2))
         return list(embeddings.unbind(0))
 
-    def decode(self, model: Sam, embedding: torch.Tensor, boxes: torch.Tensor, input_side: int) -> torch.Tensor:
-        """``N x 4s x 4s`` mask logits (single-mask output) for ``N`` boxes in input pixels."""
+    def decode(self, model: Sam, embeddings: Sequence[torch.Tensor], boxes: Sequence[torch.Tensor], input_side: int) -> list[torch.Tensor]:
+        """Per image, ``N_i x 4s x 4s`` mask logits (SAM's single-mask output) for its boxes.
+
+        All prompts of all images go through the mask decoder as one batch.
+        """
+        counts = [len(b) for b in boxes]
         scale = self.input_size / input_side  # the prompt encoder normalises by the native size
-        sparse, dense = model.prompt_encoder(points=None, boxes=boxes * scale, masks=None)
-        grid = embedding.shape[-2:]
-        dense = dense[..., : grid[0], : grid[1]]
-        image_pe = model.prompt_encoder.pe_layer(tuple(grid)).unsqueeze(0).to(embedding.dtype)
-        masks, _ = model.mask_decoder(
-            image_embeddings=embedding.unsqueeze(0),
-            image_pe=image_pe,
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=False,
-        )
-        return masks[:, 0]
+        sparse, dense = model.prompt_encoder(points=None, boxes=torch.cat(list(boxes)) * scale, masks=None)
+        grid = tuple(embeddings[0].shape[-2:])
+        per_prompt = torch.cat([e.unsqueeze(0).expand(n, -1, -1, -1) for e, n in zip(embeddings, counts, strict=True)])
+        image_pe = model.prompt_encoder.pe_layer(grid).unsqueeze(0)
+        masks = _single_masks(model.mask_decoder, per_prompt, image_pe, sparse, dense[..., : grid[0], : grid[1]])
+        return list(masks.split(counts))
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model_name, "checkpoint": self.checkpoint}
+
+
+def _single_masks(
+    decoder: MaskDecoder, src: torch.Tensor, image_pe: torch.Tensor, sparse: torch.Tensor, dense: torch.Tensor
+) -> torch.Tensor:
+    """``MaskDecoder.predict_masks`` with the image embedding given per prompt, first mask only.
+
+    segment-anything's version repeats one image's embedding for all prompts; this one takes
+    ``N x C x s x s`` embeddings (one per prompt, from different images) and returns
+    ``N x 4s x 4s`` logits of the first mask token (what ``multimask_output=False`` returns).
+    """
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    tokens = torch.cat((output_tokens.unsqueeze(0).expand(sparse.size(0), -1, -1), sparse), dim=1)
+    src = src + dense
+    b, c, h, w = src.shape
+    hs, src = decoder.transformer(src, image_pe.expand(b, -1, -1, -1), tokens)
+    upscaled = decoder.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+    hyper = decoder.output_hypernetworks_mlps[0](hs[:, 1, :])
+    b, c, h, w = upscaled.shape
+    return (hyper.unsqueeze(1) @ upscaled.view(b, c, h * w)).view(b, h, w)
 
 
 def _resized_pos_embed(pos_embed: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:

@@ -72,7 +72,7 @@ def test_encoder_works_at_smaller_resolutions(scale, grid):
     assert side == 16 * grid
     with torch.no_grad():
         embedding = wrapper.embed(sam, torch.rand(1, 3, side, side) * 255)[0]
-        logits = wrapper.decode(sam, embedding, torch.tensor([[2.0, 3.0, side - 5.0, side - 9.0]]), side)
+        logits = wrapper.decode(sam, [embedding], [torch.tensor([[2.0, 3.0, side - 5.0, side - 9.0]])], side)[0]
     assert embedding.shape == (64, grid, grid) and logits.shape == (1, 4 * grid, 4 * grid)
     assert torch.isfinite(logits).all()
 
@@ -85,6 +85,19 @@ def test_native_resolution_embedding_equals_segment_anything_forward():
         ours = torch.stack(wrapper.embed(sam, images))
         theirs = sam.image_encoder((images - sam.pixel_mean) / sam.pixel_std)
     assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_batched_decode_equals_segment_anything_per_image():
+    wrapper = SamWrapper("sam-tiny")
+    sam = wrapper.build()
+    boxes = [torch.tensor([[10.0, 12.0, 90.0, 70.0], [0.0, 0.0, 127.0, 127.0]]), torch.tensor([[30.0, 40.0, 60.0, 100.0]])]
+    with torch.no_grad():
+        embeddings = wrapper.embed(sam, torch.rand(2, 3, 128, 128) * 255)
+        ours = wrapper.decode(sam, embeddings, boxes, 128)
+        for embedding, image_boxes, logits in zip(embeddings, boxes, ours, strict=True):
+            sparse, dense = sam.prompt_encoder(points=None, boxes=image_boxes, masks=None)
+            theirs, _ = sam.mask_decoder(embedding[None], sam.prompt_encoder.get_dense_pe(), sparse, dense, multimask_output=False)
+            assert torch.allclose(logits, theirs[:, 0], atol=1e-5)
 
 
 def test_adapter_names_and_cheap_construction():

@@ -27,7 +27,7 @@ from qtt_core.adapter import TunedModel
 from qtt_core.errors import UsageError
 from qtt_sam.engine.cache import EmbeddingCache
 from qtt_sam.engine.config import TrainConfig
-from qtt_sam.engine.loop import EngineContext, input_side, predict_label_map
+from qtt_sam.engine.loop import EngineContext, input_side, predict_label_maps
 from qtt_sam.engine.prompts import BoxPrompts
 from qtt_sam.engine.protocol import PromptableModel
 from qtt_sam.engine.trial import Trial, TrialState, build_model, trainable_state
@@ -117,8 +117,8 @@ class TunedSegmenter(TunedModel):
             np.zeros((len(rows), 0, 0), dtype=bool),
         )
         resized = np.asarray(Image.fromarray(np.ascontiguousarray(image[..., :3])).resize((self.side, self.side), Image.BILINEAR))
-        embedding = self.context.embed(self.model, [resized], None, grad=False)[0]
-        return predict_label_map(self.context, self.model, embedding, (height, width), self.side, prompts)
+        embeddings = self.context.embed(self.model, [resized], None, grad=False)
+        return predict_label_maps(self.context, self.model, embeddings, [prompts], [(height, width)], self.side)[0]
 
 
 def load_tuned(weights_dir: str | Path, make_wrapper: Callable[[dict[str, Any]], PromptableModel], device: str = "cpu") -> TunedSegmenter:

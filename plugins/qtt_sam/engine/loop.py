@@ -19,11 +19,11 @@ from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.engine.config import TrainConfig
 from qtt_sam.engine.losses import mask_loss
 from qtt_sam.engine.metrics import IoUAccumulator
-from qtt_sam.engine.prompts import boxes_from_mask, jitter_boxes
+from qtt_sam.engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes
 from qtt_sam.engine.protocol import PromptableModel
 from qtt_sam.engine.trial import Trial
 
-__all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "train_epoch"]
+__all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "predict_label_maps", "train_epoch"]
 
 _NO_AUGMENTATION = Augmentation()
 
@@ -122,7 +122,7 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
 
 
 def _batch_loss(ctx: EngineContext, trial: Trial, indices: list[int], side: int) -> tuple[torch.Tensor, int]:
-    """Summed-then-averaged loss over the prompts of a batch, and the number of prompts."""
+    """The loss over all prompts of a batch (decoded together), and the number of prompts."""
     config = trial.config
     images, masks, augmentations = [], [], []
     for index in indices:
@@ -140,17 +140,13 @@ def _batch_loss(ctx: EngineContext, trial: Trial, indices: list[int], side: int)
         return torch.zeros(()), 0
     keys = [("train", indices[i], augmentations[i].variant, side) for i in keep] if trial.caches_embeddings else None
     embeddings = ctx.embed(trial.model, [images[i] for i in keep], keys, grad=config.encoder_trainable)
-    total = torch.zeros((), device=ctx.device)
-    count = 0
     with ctx.autocast():
-        for embedding, i in zip(embeddings, keep, strict=True):
-            logits = ctx.wrapper.decode(trial.model, embedding, torch.from_numpy(boxes[i]).to(ctx.device), side)
-            logits = F.interpolate(logits[:, None].float(), size=(side, side), mode="bilinear", align_corners=False)[:, 0]
-            targets = torch.from_numpy(prompts[i].targets).to(ctx.device).float()
-            valid = torch.from_numpy(masks[i] != IGNORE_INDEX).to(ctx.device).float()
-            total = total + mask_loss(config.loss, logits, targets, valid) * len(prompts[i])
-            count += len(prompts[i])
-    return total / count, count
+        logits = ctx.wrapper.decode(trial.model, embeddings, [torch.from_numpy(boxes[i]).to(ctx.device) for i in keep], side)
+    logits = F.interpolate(torch.cat(logits)[:, None].float(), size=(side, side), mode="bilinear", align_corners=False)[:, 0]
+    targets = np.concatenate([prompts[i].targets for i in keep])
+    valid = np.concatenate([np.broadcast_to(masks[i] != IGNORE_INDEX, prompts[i].targets.shape) for i in keep])
+    loss = mask_loss(config.loss, logits, torch.from_numpy(targets).to(ctx.device).float(), torch.from_numpy(valid).to(ctx.device).float())
+    return loss, len(targets)
 
 
 @torch.no_grad()
@@ -174,22 +170,39 @@ def evaluate(
         images = [ctx.store.image(split, i, side) for i in indices]
         keys = [(split, i, _NO_AUGMENTATION.variant, side) for i in indices] if cache_embeddings else None
         embeddings = ctx.embed(model, images, keys, grad=False)
-        for index, embedding in zip(indices, embeddings, strict=True):
-            truth = ctx.store.mask(split, index)
-            predicted = predict_label_map(ctx, model, embedding, truth.shape, side, boxes_from_mask(truth, per_component))
+        truths = [ctx.store.mask(split, i) for i in indices]
+        prompts = [boxes_from_mask(truth, per_component) for truth in truths]
+        for predicted, truth in zip(predict_label_maps(ctx, model, embeddings, prompts, [t.shape for t in truths], side), truths, strict=True):
             accumulator.update(predicted, truth)
     return accumulator.score()
 
 
-def predict_label_map(ctx: EngineContext, model: torch.nn.Module, embedding: Any, shape: tuple[int, int], side: int, prompts: Any) -> np.ndarray:
-    """``H x W`` uint8 label map for boxes given in pixels of the original ``shape``."""
-    if len(prompts) == 0:
-        return np.zeros(shape, dtype=np.uint8)
-    boxes = scale_boxes(prompts.boxes, shape, side)
+def predict_label_maps(
+    ctx: EngineContext,
+    model: torch.nn.Module,
+    embeddings: Sequence[Any],
+    prompts: Sequence[BoxPrompts],
+    shapes: Sequence[tuple[int, int]],
+    side: int,
+) -> list[np.ndarray]:
+    """``H_i x W_i`` uint8 label maps for images whose boxes are in pixels of their original shapes.
+
+    Args:
+        embeddings: per image, its embedding at the ``side x side`` input.
+        prompts: per image, boxes and labels (targets unused).
+        shapes: per image, ``(H, W)`` of the original image, in pixels.
+    """
+    maps = [np.zeros(shape, dtype=np.uint8) for shape in shapes]
+    todo = [i for i, p in enumerate(prompts) if len(p)]
+    if not todo:
+        return maps
+    boxes = [torch.from_numpy(scale_boxes(prompts[i].boxes, shapes[i], side)).to(ctx.device) for i in todo]
     with ctx.autocast():
-        logits = ctx.wrapper.decode(model, embedding, torch.from_numpy(boxes).to(ctx.device), side)
-    logits = F.interpolate(logits[:, None].float(), size=tuple(shape), mode="bilinear", align_corners=False)[:, 0]
-    return label_map(logits.cpu().numpy(), prompts.labels)
+        logits = ctx.wrapper.decode(model, [embeddings[i] for i in todo], boxes, side)
+    for i, image_logits in zip(todo, logits, strict=True):
+        upsampled = F.interpolate(image_logits[:, None].float(), size=tuple(shapes[i]), mode="bilinear", align_corners=False)[:, 0]
+        maps[i] = label_map(upsampled.cpu().numpy(), prompts[i].labels)
+    return maps
 
 
 def scale_boxes(boxes: np.ndarray, shape: tuple[int, int], side: int) -> np.ndarray:

@@ -19,7 +19,7 @@ def mask_loss(name: str, logits: torch.Tensor, targets: torch.Tensor, valid: tor
         name: ``"bce"``, ``"dice"``, ``"bce_dice"`` or ``"focal_dice"``.
         logits: ``N x H x W`` mask logits.
         targets: ``N x H x W`` float, 1 inside the prompt's object.
-        valid: ``H x W`` float, 0 where the label is the ignore value.
+        valid: ``H x W`` or ``N x H x W`` float, 0 where the label is the ignore value.
 
     Returns:
         A scalar tensor.

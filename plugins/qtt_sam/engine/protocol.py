@@ -63,16 +63,17 @@ class PromptableModel(Protocol):
         """
         ...
 
-    def decode(self, model: torch.nn.Module, embedding: Any, boxes: torch.Tensor, input_side: int) -> torch.Tensor:
-        """Mask logits of one image for its box prompts.
+    def decode(self, model: torch.nn.Module, embeddings: Sequence[Any], boxes: Sequence[torch.Tensor], input_side: int) -> list[torch.Tensor]:
+        """Mask logits for the box prompts of several images.
 
         Args:
-            embedding: one item of :meth:`embed`'s result.
-            boxes: ``N x 4`` float ``[x0, y0, x1, y1]`` in pixels of the ``S x S`` input.
-            input_side: ``S``, the side of the input the embedding was computed from.
+            embeddings: items of :meth:`embed`'s results, one per image.
+            boxes: per image, ``N_i x 4`` float ``[x0, y0, x1, y1]`` in pixels of the
+                ``S x S`` input (``N_i >= 1``).
+            input_side: ``S``, the side of the input the embeddings were computed from.
 
         Returns:
-            ``N x h x w`` low-resolution logits covering the whole ``S x S`` input.
+            Per image, ``N_i x h x w`` low-resolution logits covering the whole input.
         """
         ...
 
