@@ -131,3 +131,25 @@ def test_unknown_hyperparameter_is_a_usage_error(open_session):
 def test_score_of_an_untrained_configuration_is_a_usage_error(open_session):
     with pytest.raises(UsageError, match="train it first"):
         open_session().score("never", "test")
+
+
+def test_nan_loss_fails_the_trial_and_keeps_the_last_state(open_session, monkeypatch):
+    from qtt_core.adapter import TrialFailed
+    from qtt_sam.engine import loop
+
+    session = open_session()
+    session.train("c", FAST, to_epoch=1)
+    monkeypatch.setattr(loop, "mask_loss", lambda *args: float("nan") * args[1].sum())
+    with pytest.raises(TrialFailed, match="not finite|nan"):
+        session.train("c", FAST, to_epoch=2)
+    assert session.last_epoch("c") == 1
+    monkeypatch.undo()
+    assert [r.epoch for r in session.train("c", FAST, to_epoch=2)] == [2]
+
+
+def test_release_keeps_the_state_on_disk(open_session):
+    session = open_session()
+    first = session.train("c", FAST, to_epoch=1)
+    session.release("c")
+    assert session._live is None and "c" not in session._states
+    assert session.last_epoch("c") == 1 and session.history("c").scores == [first[0].score]

@@ -98,9 +98,9 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
     batches = [order[start : start + config.batch_size] for start in range(0, len(order), config.batch_size)]
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
-    total, count, step_s = 0.0, 0, 0.0
+    total, count = 0.0, 0
     for batch in batches:
-        if deadline is not None and time.monotonic() + step_s > deadline:
+        if deadline is not None and time.monotonic() + trial.step_s > deadline:
             return None
         started = time.monotonic()
         loss, prompts = _batch_loss(ctx, trial, [int(i) for i in batch], side)
@@ -116,7 +116,7 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
             total += value * prompts
             count += prompts
         trial.schedule.after_update()
-        step_s = time.monotonic() - started
+        trial.step_s = time.monotonic() - started
     model.eval()
     return total / count if count else float("nan")
 

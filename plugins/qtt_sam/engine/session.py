@@ -61,6 +61,8 @@ class EngineSession(TuningSession):
         self._states: dict[str, TrialState] = {}
         self._live: tuple[str, Trial] | None = None
         self._zero_shot: dict[str, float] = {}
+        self._step_s: dict[str, float] = {}  # per configuration: seconds of its last step
+        self._eval_s: dict[int, float] = {}  # per input side: seconds of the last validation
 
     # -- the base model -------------------------------------------------------------------
 
@@ -101,15 +103,16 @@ class EngineSession(TuningSession):
         reports = []
         val_split = self._split("val")
         side = input_side(self.wrapper, trial.config.resolution_scale)
-        eval_s = 0.0
+        trial.step_s = max(trial.step_s, self._step_s.get(config_id, 0.0))
         for epoch in range(done + 1, to_epoch + 1):
             loss = train_epoch(self.context, trial, deadline)
-            if loss is None or (deadline is not None and time.monotonic() + eval_s > deadline):
+            self._step_s[config_id] = trial.step_s
+            if loss is None or (deadline is not None and time.monotonic() + self._eval_s.get(side, 0.0) > deadline):
                 self._drop_live()  # the unfinished epoch is discarded; the last state stays
                 break
             eval_started = time.monotonic()
             score = evaluate(self.context, trial.model, val_split, side, bool(trial.config.box_per_component), trial.caches_embeddings)
-            eval_s = time.monotonic() - eval_started
+            self._eval_s[side] = time.monotonic() - eval_started
             trial.schedule.after_epoch(epoch, score)
             cost_s = time.monotonic() - started
             self._snapshot(config_id, trial, epoch, loss, score, cost_s)
@@ -130,16 +133,19 @@ class EngineSession(TuningSession):
         side = input_side(self.wrapper, trial.config.resolution_scale)
         return evaluate(self.context, trial.model, self._split(split), side, bool(trial.config.box_per_component), trial.caches_embeddings)
 
-    def export(self, config_id: str, out_dir: Path) -> Path:
+    def export(self, config_id: str, out_dir: Path, merged: bool | None = None) -> Path:
+        """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
+
+        Args:
+            merged: also write the full merged weights (default: the ``export_merged`` option).
+        """
         from qtt_sam.engine.export import export_trial
 
         trial = self._require(config_id)
         state = self._state(config_id)
         assert state is not None
-        return export_trial(
-            self.wrapper, trial, state, Path(out_dir), self.request.data.class_names,
-            merged=bool(self.options["export_merged"]),
-        )
+        merged = bool(self.options["export_merged"]) if merged is None else merged
+        return export_trial(self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged)
 
     def release(self, config_id: str) -> None:
         if self._live is not None and self._live[0] == config_id:

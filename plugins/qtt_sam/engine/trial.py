@@ -63,6 +63,7 @@ class Trial:
     torch_rng: torch.Tensor
     cuda_rng: torch.Tensor | None = None
     raw_config: dict[str, Any] = field(default_factory=dict)
+    step_s: float = 0.0  # seconds the last optimiser step took (to stop before a deadline)
 
     @property
     def caches_embeddings(self) -> bool:
