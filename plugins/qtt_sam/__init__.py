@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from qtt_sam.adapter import MODEL_NAMES, SamAdapter, load_tuned
 
+from qtt_core.predict import predict_files  # masks and overlays for image files (model-agnostic)
+
 __all__ = ["MODEL_NAMES", "SamAdapter", "load_tuned", "predict_files"]
-
-
-def predict_files(tuned, images, out_dir, boxes_file=None):
-    """Segment image files and write masks and overlays; see :func:`qtt_sam.engine.predict_files`."""
-    from qtt_sam.engine.predict import predict_files as _predict_files
-
-    return _predict_files(tuned, images, out_dir, boxes_file)

@@ -14,7 +14,6 @@ from qtt_sam.engine.config import TrainConfig
 from qtt_sam.engine.export import TunedSegmenter, export_trial, load_tuned
 from qtt_sam.engine.loop import EngineContext, evaluate, train_epoch
 from qtt_sam.engine.metrics import IoUAccumulator
-from qtt_sam.engine.predict import predict_files
 from qtt_sam.engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes
 from qtt_sam.engine.protocol import PromptableModel
 from qtt_sam.engine.session import DEFAULT_OPTIONS, EngineSession
@@ -38,6 +37,5 @@ __all__ = [
     "export_trial",
     "jitter_boxes",
     "load_tuned",
-    "predict_files",
     "train_epoch",
 ]
