@@ -12,8 +12,10 @@ Each benchmark stores ``images_per_s`` in its ``extra_info``.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from qtt_core.testing import make_shapes_data
 from qtt_sam.architectures import build_sam
@@ -77,6 +79,57 @@ def _run(benchmark, model: str, device: str, variant: str, n_images: int, rounds
 def test_sam_tiny_cpu_epoch(benchmark, variant):
     """An epoch of 8 images of 128 px (sam-tiny's native size) on one CPU thread."""
     _run(benchmark, "sam-tiny", "cpu", variant, n_images=8, rounds=5)
+
+
+def _reference_setup(model: str, device: str, n_images: int):
+    """The published trainer's way, with plain segment-anything calls: one image per step,
+    its embedding computed anew every time, one box from its mask, BCE + dice on the decoder."""
+    torch.set_num_threads(1) if device == "cpu" else None
+    wrapper = _RandomWeights(model)
+    side = wrapper.input_size
+    data = make_shapes_data(n_train=n_images, n_val=1, n_test=1, size=(side, side), seed=0)
+    sam = wrapper.build().to(device)
+    sam.requires_grad_(False)
+    sam.mask_decoder.requires_grad_(True)
+    optimizer = torch.optim.AdamW(sam.mask_decoder.parameters(), lr=1e-4)
+    split = data.split("train")
+    samples = [(split.image(i), split.mask(i)) for i in range(len(split))]
+
+    def epoch():
+        for image, mask in samples:
+            pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float().to(device)
+            with torch.no_grad():
+                embedding = sam.image_encoder(sam.preprocess(pixels))
+            ys, xs = np.nonzero(mask)
+            box = torch.tensor([[xs.min(), ys.min(), xs.max(), ys.max()]], dtype=torch.float32, device=device)
+            sparse, dense = sam.prompt_encoder(points=None, boxes=box, masks=None)
+            low, _ = sam.mask_decoder(embedding, sam.prompt_encoder.get_dense_pe(), sparse, dense, multimask_output=False)
+            logits = F.interpolate(low, size=mask.shape, mode="bilinear", align_corners=False)[:, 0]
+            target = torch.from_numpy(mask > 0).float().to(device)[None]
+            probs = logits.sigmoid()
+            dice = 1 - (2 * (probs * target).sum() + 1) / (probs.sum() + target.sum() + 1)
+            loss = F.binary_cross_entropy_with_logits(logits, target) + dice
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    epoch()  # warm-up
+    return epoch
+
+
+@pytest.mark.parametrize(("model", "device", "n_images", "rounds"), [
+    ("sam-tiny", "cpu", 8, 5),
+    pytest.param("sam-vit-b", "cuda", 16, 3, marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")),
+])
+def test_reference_loop_epoch(benchmark, model, device, n_images, rounds):
+    """The reference-style loop, written with segment-anything alone (compare with the engine)."""
+    epoch = _reference_setup(model, device, n_images)
+    benchmark.group = f"{model} {device} {n_images} images"
+    benchmark.pedantic(epoch, rounds=rounds, iterations=1, warmup_rounds=0)
+    benchmark.extra_info["images_per_s"] = n_images / benchmark.stats.stats.mean
+    benchmark.extra_info["variant"] = "segment-anything reference loop"
 
 
 @pytest.mark.parametrize("variant", ["bs4-uncached", "bs4-cached", "lora-bs4"])

@@ -7,8 +7,7 @@
 
 from __future__ import annotations
 
-from qtt_sam.adapter import MODEL_NAMES, SamAdapter, load_tuned
-
 from qtt_core.predict import predict_files  # masks and overlays for image files (model-agnostic)
+from qtt_sam.adapter import MODEL_NAMES, SamAdapter, load_tuned
 
 __all__ = ["MODEL_NAMES", "SamAdapter", "load_tuned", "predict_files"]
