@@ -138,7 +138,7 @@ def detect_encoding(samples: list[tuple[Path, RawMask]], classes: ClassesFile | 
     if invert:
         if encoding.num_classes != 1:
             raise UsageError(f"--invert swaps background and foreground of binary masks, but these masks have {encoding.num_classes} classes; drop --invert")
-        encoding = _replace(encoding, invert=True, description=encoding.description + ", inverted (0 is the foreground)")
+        encoding = _replace(encoding, invert=True, class_keys=(0,), description=encoding.description + ", inverted (0 is the foreground)")
     return encoding
 
 
