@@ -13,6 +13,7 @@ import torch
 
 from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession
 from qtt_core.errors import UsageError
+from qtt_core.space.identity import normalise_config
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.engine.config import TrainConfig
 from qtt_sam.engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
@@ -93,7 +94,7 @@ class EngineSession(TuningSession):
         started = time.monotonic()
         try:
             with self._rng_scope():
-                trial = self._activate(config_id, settings, dict(config), state)
+                trial = self._activate(config_id, settings, normalise_config(config), state)
                 return self._train_epochs(config_id, trial, done, to_epoch, deadline, started)
         except (NonFiniteLoss, RuntimeError) as error:  # NaN loss, out of memory, a torch error
             self._drop_live()
@@ -111,7 +112,7 @@ class EngineSession(TuningSession):
                 self._drop_live()  # the unfinished epoch is discarded; the last state stays
                 break
             eval_started = time.monotonic()
-            score = evaluate(self.context, trial.model, val_split, side, bool(trial.config.box_per_component), trial.caches_embeddings)
+            score = evaluate(self.context, trial.model, val_split, side, bool(trial.config.box_per_component), not trial.config.encoder_trainable)
             self._eval_s[side] = time.monotonic() - eval_started
             trial.schedule.after_epoch(epoch, score)
             cost_s = time.monotonic() - started
@@ -131,7 +132,7 @@ class EngineSession(TuningSession):
     def score(self, config_id: str, split: str = "test") -> float:
         trial = self._require(config_id)
         side = input_side(self.wrapper, trial.config.resolution_scale)
-        return evaluate(self.context, trial.model, self._split(split), side, bool(trial.config.box_per_component), trial.caches_embeddings)
+        return evaluate(self.context, trial.model, self._split(split), side, bool(trial.config.box_per_component), not trial.config.encoder_trainable)
 
     def export(self, config_id: str, out_dir: Path, merged: bool | None = None) -> Path:
         """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
