@@ -105,7 +105,7 @@ def _single_masks(
     upscaled = decoder.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
     hyper = decoder.output_hypernetworks_mlps[0](hs[:, 1, :])
     b, c, h, w = upscaled.shape
-    return (hyper.unsqueeze(1) @ upscaled.view(b, c, h * w)).view(b, h, w)
+    return (hyper.unsqueeze(1) @ upscaled.reshape(b, c, h * w)).reshape(b, h, w)
 
 
 def _resized_pos_embed(pos_embed: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
