@@ -110,3 +110,15 @@ def test_official_checkpoints_are_pinned():
     for name in ("sam-vit-b", "sam-vit-l", "sam-vit-h"):
         arch = get_architecture(name)
         assert arch.checkpoint_url.endswith(arch.checkpoint_file) and len(arch.checkpoint_sha256) == 64
+
+
+def test_plugin_import_and_adapter_construction_load_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qtt_sam.plugin; qtt_sam.plugin.qtt_model_adapters(); "
+        "print([m for m in ('segment_anything', 'peft', 'timm', 'torchvision') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

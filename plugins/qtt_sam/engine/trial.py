@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from peft import LoraConfig, inject_adapter_in_model
 
 from qtt_sam.engine.config import LORA_TARGETS, TrainConfig
 from qtt_sam.engine.protocol import PromptableModel
 from qtt_sam.engine.schedule import LrSchedule, make_optimizer
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 __all__ = ["Trial", "TrialState", "build_model", "build_trial", "lora_config_for", "trainable_state"]
 
@@ -78,6 +80,8 @@ def lora_config_for(wrapper: PromptableModel, config: TrainConfig) -> LoraConfig
     """peft's LoRA settings for ``config`` (None when LoRA is off); targets: encoder blocks only."""
     if not config.lora:
         return None
+    from peft import LoraConfig  # imported when needed: peft pulls in transformers (seconds)
+
     depth = wrapper.num_encoder_blocks
     blocks = range(depth) if config.lora_blocks == "all" else range(depth // 2, depth)
     regex = wrapper.lora_target_regex(LORA_TARGETS[config.lora_targets], list(blocks))
@@ -97,6 +101,8 @@ def build_model(wrapper: PromptableModel, base: torch.nn.Module, config: TrainCo
     model.requires_grad_(False)
     lora = lora_config_for(wrapper, config)
     if lora is not None:
+        from peft import inject_adapter_in_model
+
         inject_adapter_in_model(lora, model)
     for name, parameter in model.named_parameters():
         if prefixes and name.startswith(prefixes):
