@@ -51,7 +51,7 @@ class Augmentation:
             image, mask = np.rot90(image, self.rot90), np.rot90(mask, self.rot90)
         image, mask = np.ascontiguousarray(image), np.ascontiguousarray(mask)
         if self.has_colour:
-            tensor = torch.from_numpy(image).permute(2, 0, 1)
+            tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # a writable copy
             tensor = tvf.adjust_brightness(tensor, self.brightness)
             tensor = tvf.adjust_contrast(tensor, self.contrast)
             tensor = tvf.adjust_saturation(tensor, self.saturation)

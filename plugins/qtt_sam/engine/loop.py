@@ -113,9 +113,9 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             trial.optimizer.step()
+            trial.schedule.after_update()
             total += value * prompts
             count += prompts
-        trial.schedule.after_update()
         trial.step_s = time.monotonic() - started
     model.eval()
     return total / count if count else float("nan")

@@ -71,6 +71,7 @@ class EngineSession(TuningSession):
     def base(self) -> torch.nn.Module:
         """The wrapper's model with its weights, frozen, on the device (built on first use)."""
         if self._base is None:
+            _import_peft()  # now, so that its import time (seconds) is not billed to an epoch
             base = self.wrapper.build()
             base.requires_grad_(False)
             self._base = base.to(self.device).eval()
@@ -246,6 +247,10 @@ class EngineSession(TuningSession):
         if self._live is not None:
             self._live = None
             _free_memory(self.device)
+
+
+def _import_peft() -> None:
+    import peft  # noqa: F401 - imported for its side effect of being loaded
 
 
 def _restore(trial: Trial, state: TrialState, config_id: str) -> None:
