@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from qtt_core.errors import UsageError
 from qtt_core.registry import Registry
@@ -54,3 +55,36 @@ def test_bad_values_are_usage_errors(tiny):
     wrapper, _ = tiny
     with pytest.raises(UsageError, match="optimizer='adam'"):
         TrainConfig.from_mapping({"optimizer": "adam"}, wrapper.part_defaults)
+
+
+def _lrs(config: dict, epochs: int, steps_per_epoch: int = 2, scores=None) -> list[float]:
+    """Learning rate at the start of each epoch 1..epochs (after stepping as the loop does)."""
+    from qtt_sam.engine.schedule import LrSchedule
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    settings = TrainConfig.from_mapping({"lr": 1e-3, **config}, {})
+    optimizer = torch.optim.SGD([{"params": [parameter]}], lr=settings.lr)
+    schedule = LrSchedule(optimizer, settings, max_epochs=epochs, steps_per_epoch=steps_per_epoch)
+    lrs = []
+    for epoch in range(1, epochs + 1):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        for _ in range(steps_per_epoch):
+            optimizer.step()
+            schedule.after_update()
+        schedule.after_epoch(epoch, (scores or [0.5] * epochs)[epoch - 1])
+    return lrs
+
+
+def test_schedules_follow_their_settings():
+    assert _lrs({"sched": "constant"}, 4) == pytest.approx([1e-3] * 4)
+    assert _lrs({"sched": "step", "step_size": 2, "decay_rate": 0.1}, 5) == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-5])
+    cosine = _lrs({"sched": "cosine", "warmup_epochs": 1}, 5)
+    assert cosine[0] == pytest.approx(1e-4) and cosine[1] > 8e-4 and cosine[1] > cosine[2] > cosine[3] > cosine[4]
+    warm = _lrs({"sched": "cosine_warm", "cosine_t0": 2, "cosine_t_mult": 1}, 5)
+    assert warm[0] == warm[2] == warm[4] == pytest.approx(1e-3) and warm[1] < 1e-3  # restarts every 2 epochs
+    poly = _lrs({"sched": "poly", "poly_power": 1.0}, 4)
+    assert poly == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    onecycle = _lrs({"sched": "onecycle", "onecycle_pct_start": 0.3, "onecycle_div_factor": 10}, 5)
+    assert onecycle[0] == pytest.approx(1e-4) and max(onecycle) > 5e-4 and onecycle[-1] < max(onecycle)
+    plateau = _lrs({"sched": "plateau", "patience_epochs": 0, "decay_rate": 0.5}, 4, scores=[0.5, 0.4, 0.6, 0.6])
+    assert plateau == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4])
