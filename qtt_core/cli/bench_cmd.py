@@ -24,6 +24,7 @@ def replay(
     optimizers: str = typer.Option("quick,quick-nometa,random,portfolio", "--optimizers", help="Optimisers, comma-separated."),
     out: Path | None = typer.Option(None, "--out", help="Folder for replay.csv, regret_over_time.png and replay.json."),
     space: str = typer.Option("", "--space", help="Search space name or YAML file (default: the file's own, qtt-seg-sam2 for the published format)."),
+    share_meta_training: bool = typer.Option(False, "--share-meta-training", help="Meta-train predictors once per held-out dataset, not once per seed (faster)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Replay optimisers leave-one-dataset-out on recorded learning curves, with simulated time."""
@@ -41,7 +42,10 @@ def replay(
     names = _split(optimizers)
     total = len(_split(datasets) or table.dataset_names()) * len(names) * seeds
     if as_json:
-        result = run_replay(table, _split(datasets) or None, budget_values, seeds, names, out, space=configuration_space)
+        result = run_replay(
+            table, _split(datasets) or None, budget_values, seeds, names, out, space=configuration_space,
+            share_meta_training=share_meta_training,
+        )  # fmt: skip
         print_json(result.to_json())
         return
     from rich.progress import Progress
@@ -50,6 +54,7 @@ def replay(
         task = progress.add_task("replay", total=total)
         result = run_replay(
             table, _split(datasets) or None, budget_values, seeds, names, out, space=configuration_space,
+            share_meta_training=share_meta_training,
             progress=lambda message: progress.update(task, advance=1, description=message),
         )  # fmt: skip
     _print_summary(result)

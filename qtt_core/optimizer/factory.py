@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from qtt_core.metadataset.table import MetaDataset
 
-__all__ = ["OPTIMIZER_NAMES", "make_optimizer"]
+__all__ = ["OPTIMIZER_NAMES", "make_optimizer", "meta_trained_predictors"]
 
 #: every name :func:`make_optimizer` knows, in the order benchmarks show them
 OPTIMIZER_NAMES = ("quick", "quick-nometa", "random", "portfolio")
@@ -74,6 +74,25 @@ def make_optimizer(
         optimizer.name = name
         return optimizer
     raise UnknownNameError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
+
+
+def meta_trained_predictors(
+    name: str, *, meta_train: MetaDataset, space: ConfigurationSpace | None, seed: int
+) -> Any | None:
+    """Predictors the optimiser ``name`` would meta-train on ``meta_train``, built once.
+
+    Pass them as ``predictors=`` to several :func:`make_optimizer` calls to meta-train once
+    instead of once per optimiser (the optimiser copies them, so runs do not share state).
+
+    Returns:
+        The ``(performance, cost)`` pair for ``quick``; None for optimisers without predictors.
+    """
+    if name != "quick":
+        return None
+    _quick_tune_class()  # the clear error when Quick-Tune is not installed
+    from qtt_core.surrogates.pair import meta_train_predictors
+
+    return meta_train_predictors(meta_train, space, seed=seed)
 
 
 def _quick_tune_class() -> type[Optimizer]:

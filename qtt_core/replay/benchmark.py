@@ -21,7 +21,7 @@ import numpy as np
 
 from qtt_core.errors import UsageError
 from qtt_core.metadataset.table import MetaDataset
-from qtt_core.optimizer.factory import OPTIMIZER_NAMES, make_optimizer
+from qtt_core.optimizer.factory import OPTIMIZER_NAMES, make_optimizer, meta_trained_predictors
 from qtt_core.replay.simulate import ReplayPool, RunTrace, normalised_regret, oracle_scores, simulate_run
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def run_replay(
     space: ConfigurationSpace | None = None,
     optimizer_options: Mapping[str, Mapping[str, Any]] | None = None,
     count_optimizer_time: bool = True,
+    share_meta_training: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Replay ``optimizers`` on every dataset of ``meta_dataset`` in turn held out.
@@ -103,9 +104,12 @@ def run_replay(
         optimizers: names for :func:`qtt_core.optimizer.factory.make_optimizer`.
         out_dir: when given, writes ``replay.csv``, ``regret_over_time.png`` and ``replay.json``.
         workers: simulated parallel workers; only 1 is supported so far.
-        space: the configurations' search space (predictors' encoding, portfolio neighbours).
+        space: the configurations' search space (the predictors' encoding).
         optimizer_options: extra constructor options by optimiser name.
         count_optimizer_time: add the optimisers' measured ask/tell time to the simulated clock.
+        share_meta_training: meta-train predictors once per held-out dataset (seed 0) and
+            give them to every seed, instead of meta-training once per seed (faster; the
+            seeds then differ only in what the optimiser itself randomises).
         progress: called with a short message after each run.
 
     Raises:
@@ -129,6 +133,10 @@ def run_replay(
             rows.append(_row(dataset, budget, ORACLE, None, score, reference, 0, 0, 0.0))
         curves[ORACLE].append(normalised_regret(oracle_scores(pool, times_s), y_star, y_min))
         for name in optimizers:
+            options = dict((optimizer_options or {}).get(name, {}))
+            if share_meta_training and "predictors" not in options:
+                shared = meta_trained_predictors(name, meta_train=meta_train, space=space, seed=0)
+                options.update({"predictors": shared} if shared is not None else {})
             for seed in range(seeds):
                 optimizer = make_optimizer(
                     name,
@@ -138,7 +146,7 @@ def run_replay(
                     meta_train=meta_train,
                     max_epochs=pool.num_epochs,
                     seed=seed,
-                    **dict((optimizer_options or {}).get(name, {})),
+                    **options,
                 )
                 if seed == 0:
                     quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})

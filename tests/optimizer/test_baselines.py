@@ -11,7 +11,7 @@ import pytest
 from qtt_core.errors import UnknownNameError, UsageError
 from qtt_core.metadataset.synthetic import synthetic_meta_dataset, synthetic_space
 from qtt_core.optimizer.baselines import Portfolio, RandomSearch, main_effect_scores, portfolio_scores
-from qtt_core.optimizer.factory import make_optimizer
+from qtt_core.optimizer.factory import make_optimizer, meta_trained_predictors
 from qtt_core.space import config_id, sample_configurations
 
 
@@ -137,3 +137,12 @@ def test_factory_says_when_quick_tune_is_not_installed(candidates, monkeypatch):
     monkeypatch.setitem(sys.modules, "qtt_core.optimizer.quick", None)  # import fails
     with pytest.raises(UsageError, match="not available"):
         make_optimizer("quick", candidates=candidates, space=synthetic_space(), metafeatures=None, meta_train=None, max_epochs=3, seed=0)
+
+
+def test_only_quick_meta_trains_shared_predictors(monkeypatch):
+    meta = synthetic_meta_dataset(n_datasets=2, n_configs=5)
+    for name in ("random", "portfolio", "quick-nometa"):
+        assert meta_trained_predictors(name, meta_train=meta, space=synthetic_space(), seed=0) is None
+    monkeypatch.setitem(sys.modules, "qtt_core.optimizer.quick", None)
+    with pytest.raises(UsageError, match="not available"):
+        meta_trained_predictors("quick", meta_train=meta, space=synthetic_space(), seed=0)
