@@ -86,7 +86,8 @@ class TrainConfig:
         names = {f.name: f for f in fields(cls) if f.name != "parts"}
         unknown = sorted(set(config) - set(names) - set(part_defaults))
         if unknown:
-            raise UsageError(f"configuration has unknown hyperparameters {unknown}; the SAM engine knows {sorted(names)}")
+            known = sorted([*names, *part_defaults])
+            raise UsageError(f"configuration has unknown hyperparameters {unknown}; this model's trainer knows {known}")
         values: dict[str, Any] = {}
         for name, spec in names.items():
             if name in config and config[name] is not None:
