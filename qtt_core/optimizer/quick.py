@@ -1,0 +1,269 @@
+"""Quick-Tune: meta-learned, multi-fidelity, cost-aware Bayesian optimisation (freeze-thaw).
+
+For every candidate still worth training, the performance predictor gives the posterior
+of its score at its next epoch (epoch 1 from an empty curve for untried ones). The
+acquisition is BoTorch's (log) expected improvement over the best score seen so far at
+that epoch (the overall best when nothing reached that epoch yet), divided by the
+predicted seconds of that epoch raised to ``cost_power``. The argmax is trained one more
+epoch; a configuration continues from where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.acquisition.analytic import LogExpectedImprovement
+from ConfigSpace import ConfigurationSpace
+
+from qtt_core.errors import UsageError
+from qtt_core.metadataset.table import MetaDataset
+from qtt_core.optimizer.base import Ask, Optimizer
+from qtt_core.optimizer.pool import CandidatePool
+from qtt_core.surrogates.cost import CostPredictor
+from qtt_core.surrogates.pair import meta_train_predictors
+from qtt_core.surrogates.performance import PerformancePredictor
+
+__all__ = ["QuickTuneOptimizer"]
+
+
+class QuickTuneOptimizer(Optimizer):
+    """Quick-Tune over a fixed pool of candidate configurations.
+
+    Args:
+        candidates: the pool, plain dicts of active values (duplicates are dropped).
+        space: the search space they belong to.
+        metafeatures: the current dataset's meta-features (by name), or None.
+        max_epochs: the most epochs any configuration is trained for.
+        seed: seeds the warm-up order and every fit; same seed, same asks.
+        predictors: a meta-trained (performance, cost) pair, or None.
+        meta_train: meta-train a pair on this meta-dataset when ``predictors`` is None.
+            With neither, the optimiser is ``quick-nometa``: it trains ``n_warmup``
+            configurations (seeded random order) for one epoch, then fits its predictors
+            on the run's own observations only.
+        cost_power: the acquisition is EI / cost ** cost_power (0 ignores cost).
+        patience: stop a configuration after this many epochs without improvement.
+        tolerance: the smallest score gain that counts as an improvement.
+        refit_every: update the predictors after every ``refit_every`` tells.
+        n_warmup: warm-up configurations without meta-training.
+        fit_steps: Adam steps of each from-scratch fit without meta-training.
+        threshold: what EI improves on: ``"epoch"`` (the best score seen at the
+            candidate's next epoch, else the overall best; as in Quick-Tune) or
+            ``"overall"`` (the best score seen at any epoch).
+    """
+
+    name = "quick"
+
+    def __init__(
+        self,
+        candidates: Sequence[Mapping[str, Any]],
+        space: ConfigurationSpace,
+        metafeatures: Mapping[str, float] | None = None,
+        max_epochs: int = 10,
+        seed: int = 0,
+        predictors: tuple[PerformancePredictor, CostPredictor] | None = None,
+        meta_train: MetaDataset | None = None,
+        cost_power: float = 1.0,
+        patience: int = 3,
+        tolerance: float = 1e-3,
+        refit_every: int = 1,
+        n_warmup: int = 3,
+        fit_steps: int = 100,
+        threshold: str = "epoch",
+    ):
+        if max_epochs < 1:
+            raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
+        self.pool = CandidatePool(candidates, max_epochs)
+        if len(self.pool) == 0:
+            raise UsageError("the candidate pool is empty; give at least one configuration")
+        self.space = space
+        self.metafeatures = dict(metafeatures or {})
+        self.max_epochs = int(max_epochs)
+        self.seed = int(seed)
+        self.cost_power = float(cost_power)
+        self.patience = int(patience)
+        self.tolerance = float(tolerance)
+        self.refit_every = max(1, int(refit_every))
+        self.n_warmup = int(n_warmup)
+        self.fit_steps = int(fit_steps)
+        if threshold not in ("epoch", "overall"):
+            raise UsageError(f"threshold is {threshold!r}; give 'epoch' or 'overall'")
+        self.threshold = threshold
+        if predictors is None and meta_train is not None:
+            predictors = meta_train_predictors(meta_train, space, seed=seed)
+        if predictors is None:
+            self.name = "quick-nometa"
+            predictors = (PerformancePredictor(space, max_epochs=max_epochs, seed=seed), CostPredictor(space, seed=seed))
+        else:
+            predictors = copy.deepcopy(tuple(predictors))  # conditioning must not leak between runs
+        self.performance, self.cost = predictors
+        self.meta_trained = bool(self.performance.meta_trained)
+        self._encoded = self.performance.encoder.encode(self.pool.configs)
+        self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
+        self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
+        self._reset()
+
+    # ------------------------------------------------------------------ state
+    def _reset(self) -> None:
+        self.pool.reset()
+        self.history: list[dict[str, Any]] = []
+        self._fitted_on = 0
+        self._has_fit = False
+        self._cost_rows_seen = 0
+        self._calibrate()
+        self.performance.condition(None, None)
+        if self.meta_trained:
+            self.cost.log_correction = 0.0
+        self._pool_cost_s = self.cost.predict(self._cost_inputs)
+
+    def tell(self, config_id: str, epoch: int, score: float, cost_s: float) -> None:
+        self._record({"event": "tell", "config_id": config_id, "epoch": int(epoch), "score": float(score), "cost_s": float(cost_s)})
+        first_fit = not self.meta_trained and not self._has_fit and self.pool.num_tried() >= self.n_warmup
+        if first_fit or len(self.history) % self.refit_every == 0:
+            self._refit()
+
+    def tell_failed(self, config_id: str, reason: str) -> None:
+        self._record({"event": "failed", "config_id": config_id, "reason": str(reason)})
+
+    def _record(self, event: dict[str, Any]) -> None:
+        index = self.pool.index_of(event["config_id"])
+        if event["event"] == "tell":
+            self.pool.observe(index, event["epoch"], event["score"], event["cost_s"], self.patience, self.tolerance)
+        else:
+            self.pool.fail(index)
+        self.history.append(event)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.name,
+            "settings": {
+                "seed": self.seed,
+                "max_epochs": self.max_epochs,
+                "cost_power": self.cost_power,
+                "patience": self.patience,
+                "tolerance": self.tolerance,
+                "refit_every": self.refit_every,
+                "n_warmup": self.n_warmup,
+                "fit_steps": self.fit_steps,
+                "threshold": self.threshold,
+            },
+            "pool": list(self.pool.ids),
+            "history": copy.deepcopy(self.history),
+            "fitted_on": self._fitted_on,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if list(state.get("pool", [])) != list(self.pool.ids):
+            raise UsageError("the saved optimiser state belongs to another candidate pool; start a new run")
+        for key, value in state.get("settings", {}).items():
+            setattr(self, key, type(getattr(self, key))(value))
+        self._reset()
+        history = list(state["history"])
+        fitted_on = int(state.get("fitted_on", 0))
+        for event in history[:fitted_on]:
+            self._record(dict(event))
+        if fitted_on:
+            self._refit()
+        for event in history[fitted_on:]:
+            self._record(dict(event))
+
+    # ------------------------------------------------------------- predictors
+    def _refit(self) -> None:
+        """Update both predictors on every observation so far (deterministic in the history)."""
+        self._fitted_on = len(self.history)
+        self._calibrate()
+        X, Y = self._run_training_data()
+        if self.meta_trained:
+            self.performance.condition(X, Y)
+        elif X is not None and self.pool.num_tried() >= self.n_warmup:
+            self.performance.fit(X, Y, steps=self.fit_steps, seed=self.seed + self._fitted_on)
+            self._has_fit = True
+        rows, cost_s = self.pool.observed_costs()
+        if self.meta_trained or len(rows) != self._cost_rows_seen:  # a fit on the run's costs: only for new configurations
+            self._cost_rows_seen = len(rows)
+            self.cost.observe(self._cost_inputs[torch.as_tensor(rows, dtype=torch.long)], cost_s)
+            self._pool_cost_s = self.cost.predict(self._cost_inputs)
+
+    def _calibrate(self) -> None:
+        """Re-estimate the dataset's score scale from every tried configuration's first epoch."""
+        rows = np.flatnonzero(self.pool.lengths > 0)
+        self.performance.reset_scale()
+        n = len(rows)
+        X_first = self.performance.inputs(self._encoded[rows], self.metafeatures, np.zeros((n, 0)), np.zeros(n, dtype=int), np.ones(n, dtype=int))
+        self.performance.calibrate(X_first, self.pool.curves[rows, 0])
+
+    def _run_training_data(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """One-step-ahead examples: (curve up to epoch t, target t + 1) -> score at t + 1."""
+        rows, lengths = self.pool.observed_prefixes()
+        if len(rows) == 0:
+            return None, None
+        X = self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, lengths + 1)
+        Y = torch.as_tensor(self.pool.curves[rows, lengths], dtype=torch.float64).unsqueeze(-1)
+        return X, Y
+
+    def _next_inputs(self, rows: np.ndarray) -> torch.Tensor:
+        lengths = self.pool.lengths[rows]
+        return self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, lengths + 1)
+
+    # -------------------------------------------------------------------- ask
+    def ask(self) -> Ask | None:
+        rows = self.pool.active()
+        if len(rows) == 0:
+            return None
+        if not self.meta_trained and self.pool.num_tried() < self.n_warmup:
+            untried = set(self.pool.untried().tolist())
+            for index in self._warmup_order:
+                if int(index) in untried:
+                    return self._ask_for(int(index), info={"reason": "warm-up"})
+        X = self._next_inputs(rows)
+        best_f = self._thresholds(rows, X)
+        best_f = torch.as_tensor(best_f / self.performance.score_scale).unsqueeze(-1)  # `N x 1`, like the posterior mean
+        acquisition = LogExpectedImprovement(self.performance.model, best_f=best_f)
+        with torch.no_grad():
+            log_ei = acquisition(X.unsqueeze(-2)).numpy()
+        utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
+        best = int(np.argmax(utility))
+        return self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])}, X=X[best : best + 1])
+
+    def _thresholds(self, rows: np.ndarray, X: torch.Tensor) -> np.ndarray:
+        """Per candidate: best score seen at its next epoch, else the overall best, else the best predicted mean."""
+        next_epochs = self.pool.lengths[rows] + 1
+        best_at = self.pool.best_score_at_epoch()  # length max_epochs, NaN where none
+        overall = self.pool.best_score()
+        thresholds = best_at[next_epochs - 1] if self.threshold == "epoch" else np.full(len(rows), overall)
+        if np.isnan(overall):
+            mean, _ = self.performance.predict(X)
+            overall = float(np.max(mean))
+        return np.where(np.isnan(thresholds), overall, thresholds)
+
+    def _ask_for(self, index: int, info: dict[str, Any], X: torch.Tensor | None = None) -> Ask:
+        if X is None:
+            X = self._next_inputs(np.array([index]))
+        mean, _ = self.performance.predict(X)
+        return Ask(
+            config_id=self.pool.ids[index],
+            config=dict(self.pool.configs[index]),
+            epoch=int(self.pool.lengths[index]) + 1,
+            predicted_score=float(mean[0]),
+            predicted_cost_s=float(self._pool_cost_s[index]),
+            info=info,
+        )
+
+    def incumbent(self) -> tuple[str, int, float] | None:
+        return self.pool.incumbent()
+
+    # ------------------------------------------------------------- reporting
+    def predict_final(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Predicted score at ``max_epochs`` from an empty curve, length ``N``."""
+        encoded = self.performance.encoder.encode(list(configs))
+        n = len(encoded)
+        X = self.performance.inputs(encoded, self.metafeatures, np.zeros((n, 0)), np.zeros(n, dtype=int), np.full(n, self.max_epochs))
+        return self.performance.predict(X)[0]
+
+    def predict_cost(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Predicted seconds per epoch, length ``N`` (corrected by the run's observed costs)."""
+        encoded = self.cost.encoder.encode(list(configs))
+        return self.cost.predict(self.cost.inputs(encoded, self.metafeatures))

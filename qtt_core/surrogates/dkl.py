@@ -1,0 +1,109 @@
+"""A deep-kernel Gaussian process as a BoTorch ``Model`` (as in DyHPO and Quick-Tune).
+
+An MLP maps each ``d``-dimensional input row to a low-dimensional embedding on which a
+Matern kernel measures similarity; it is trained jointly with the GP hyperparameters by
+maximising the exact marginal likelihood. The prior mean is either a learned constant or
+a fixed function, such as :class:`PosteriorMean` of a GP meta-trained across datasets
+(so that a meta-trained model ranks configurations before it has seen anything of the
+current dataset, and the deep kernel models how the current dataset departs from it).
+"""
+
+from __future__ import annotations
+
+import torch
+from botorch.models.gpytorch import GPyTorchModel
+from gpytorch.constraints import GreaterThan
+from gpytorch.distributions import MultivariateNormal
+from gpytorch.kernels import MaternKernel, ScaleKernel
+from gpytorch.likelihoods import GaussianLikelihood
+from gpytorch.means import ConstantMean, Mean
+from gpytorch.models import ExactGP
+from botorch.models.model import Model
+from torch import Tensor, nn
+
+__all__ = ["DeepKernelGP", "PosteriorMean", "mlp"]
+
+
+def mlp(input_dim: int, hidden: tuple[int, ...], output_dim: int) -> nn.Sequential:
+    """A ReLU multilayer perceptron ``input_dim -> hidden... -> output_dim`` (float64)."""
+    layers: list[nn.Module] = []
+    width = input_dim
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    layers.append(nn.Linear(width, output_dim))
+    return nn.Sequential(*layers).double()
+
+
+class PosteriorMean(Mean):
+    """A GPyTorch mean function: the posterior mean of a fixed BoTorch model (no gradient)."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.model.posterior(x).mean.squeeze(-1)
+
+
+class DeepKernelGP(ExactGP, GPyTorchModel):
+    """Exact GP with a Matern kernel on a learned MLP embedding.
+
+    Args:
+        train_X: ``n x d`` inputs, or None for a model without data (prior only).
+        train_Y: ``n x 1`` targets, or None.
+        input_dim: ``d``.
+        hidden: widths of the hidden layers of both MLPs.
+        embedding_dim: output width of the kernel's feature extractor.
+        mean_module: the prior mean (default: a learned constant).
+
+    ``posterior(X)`` takes a ``b x q x d`` (or ``q x d``) tensor and gives a posterior
+    whose ``mean`` and ``variance`` are ``b x q x 1`` (or ``q x 1``).
+    """
+
+    _num_outputs = 1
+
+    def __init__(
+        self,
+        train_X: Tensor | None,
+        train_Y: Tensor | None,
+        input_dim: int,
+        hidden: tuple[int, ...] = (64, 32),
+        embedding_dim: int = 8,
+        mean_module: Mean | None = None,
+    ):
+        likelihood = GaussianLikelihood(noise_constraint=GreaterThan(1e-5)).double()
+        targets = None if train_Y is None else train_Y.squeeze(-1)
+        super().__init__(train_X, targets, likelihood)
+        self.input_dim = input_dim
+        self.hidden = tuple(hidden)
+        self.embedding_dim = embedding_dim
+        self.mean_module = mean_module if mean_module is not None else ConstantMean().double()
+        self.feature_extractor = mlp(input_dim, self.hidden, embedding_dim)
+        self.covar_module = ScaleKernel(MaternKernel(nu=2.5)).double()
+
+    def forward(self, x: Tensor) -> MultivariateNormal:
+        """The GP prior at ``... x n x d`` inputs."""
+        mean = self.mean_module(x)
+        embedding = self.feature_extractor(x)
+        return MultivariateNormal(mean, self.covar_module(embedding))
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        """Always ``torch.Size([])``: one model, also before it has any data."""
+        return torch.Size([])
+
+    @property
+    def num_observations(self) -> int:
+        """How many points the model is conditioned on."""
+        return 0 if self.train_inputs is None else int(self.train_inputs[0].shape[-2])
+
+    def set_observations(self, train_X: Tensor | None, train_Y: Tensor | None) -> None:
+        """Condition on new data (``n x d`` and ``n x 1``) without changing any parameter."""
+        if train_X is None or len(train_X) == 0:
+            self.train_inputs = None
+            self.train_targets = None
+        else:
+            self.set_train_data(inputs=train_X, targets=train_Y.squeeze(-1), strict=False)
+        self.prediction_strategy = None

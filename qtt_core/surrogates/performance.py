@@ -1,0 +1,350 @@
+"""The performance predictor: score at a requested epoch, with uncertainty.
+
+Meta-training samples (configuration, partial curve up to epoch ``t``, target epoch
+``t' > t``) examples from the curves of a :class:`~qtt_core.metadataset.MetaDataset` with a
+fixed seed and fits a :class:`~qtt_core.surrogates.dkl.DeepKernelGP` by maximising the
+exact marginal likelihood on mini-batches drawn from one dataset at a time (so the
+kernel learns how configurations of the same dataset co-vary). During a run the model is
+conditioned on that run's observations (cheap, no gradient steps), or, without
+meta-training, fitted from scratch on them.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ConfigSpace import ConfigurationSpace
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from safetensors.torch import load_file, save_file
+
+from qtt_core.errors import UsageError
+from qtt_core.metadataset.table import MetaDataset
+from qtt_core.space.encoding import SpaceEncoder
+from qtt_core.surrogates.dkl import DeepKernelGP, PosteriorMean
+from qtt_core.surrogates.features import CURVE_FEATURES, MetaFeatureScaler, performance_inputs
+from qtt_core.surrogates.spacefile import space_from_dict, space_to_dict
+
+__all__ = ["PerformancePredictor"]
+
+FORMAT = "qtt-seg/performance-dkl/1"
+
+
+class PerformancePredictor:
+    """Deep-kernel GP over (configuration, meta-features, partial curve, fidelity).
+
+    Args:
+        space: the search space of the configurations.
+        max_epochs: the epoch that fidelity 1 stands for.
+        hidden: hidden widths of the mean and feature-extractor MLPs.
+        embedding_dim: width of the kernel's embedding.
+        seed: seeds pair sampling, initialisation and mini-batches.
+        prior_points: meta-training examples the prior-mean GP is fitted on.
+        prior_iterations: L-BFGS iterations of that fit.
+
+    Attributes:
+        model: the :class:`DeepKernelGP` (a BoTorch ``Model``), for acquisition functions.
+        prior: after :meth:`meta_fit`, a ``SingleTaskGP`` over the same inputs fitted to
+            meta-training scores divided by their dataset's best score; its posterior mean
+            is the prior mean of :attr:`model`.
+        scaler: meta-feature normalisation (no features before :meth:`meta_fit`).
+    """
+
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        max_epochs: int = 10,
+        hidden: tuple[int, ...] = (64, 32),
+        embedding_dim: int = 8,
+        seed: int = 0,
+        prior_points: int = 800,
+        prior_iterations: int = 60,
+    ):
+        self.space = space
+        self.prior_points = int(prior_points)
+        self.prior_iterations = int(prior_iterations)
+        self.prior: SingleTaskGP | None = None
+        self.encoder = SpaceEncoder(space)
+        self.max_epochs = int(max_epochs)
+        self.hidden = tuple(hidden)
+        self.embedding_dim = int(embedding_dim)
+        self.seed = int(seed)
+        self.scaler = MetaFeatureScaler([], [], [])
+        self.meta_trained = False
+        self.typical_scale = 1.0
+        self.score_scale = 1.0
+        self.model = self._new_model()
+
+    # ----------------------------------------------------------------- inputs
+    @property
+    def input_dim(self) -> int:
+        """``d`` = ``D + F + 5 + 1``."""
+        return self.encoder.dim + self.scaler.dim + len(CURVE_FEATURES) + 1
+
+    def _new_model(self) -> DeepKernelGP:
+        torch.manual_seed(self.seed)
+        mean = PosteriorMean(self.prior) if self.prior is not None else None
+        return DeepKernelGP(None, None, self.input_dim, self.hidden, self.embedding_dim, mean_module=mean)
+
+    def inputs(
+        self,
+        encoded_configs: np.ndarray,
+        metafeatures: Mapping[str, float] | np.ndarray | None,
+        curves: np.ndarray,
+        lengths: np.ndarray,
+        target_epochs: np.ndarray,
+    ) -> torch.Tensor:
+        """The ``N x d`` float64 input tensor.
+
+        Args:
+            encoded_configs: ``N x D`` from ``self.encoder.encode``.
+            metafeatures: one dataset's raw meta-features (a mapping), or an ``N x F`` array
+                already normalised by ``self.scaler``.
+            curves: ``N x L`` partial curves; ``lengths``: ``N`` observed epochs of each.
+            target_epochs: ``N`` 1-based epochs to predict at.
+        """
+        n = len(encoded_configs)
+        if metafeatures is None or isinstance(metafeatures, Mapping):
+            row = self.scaler.transform_dict(metafeatures)
+            features = np.broadcast_to(row, (n, self.scaler.dim))
+        else:
+            features = np.asarray(metafeatures, dtype=float).reshape(n, self.scaler.dim)
+        curves = np.asarray(curves, dtype=float) / self.score_scale
+        rows = performance_inputs(encoded_configs, features, curves, lengths, target_epochs, self.max_epochs)
+        return torch.as_tensor(rows, dtype=torch.float64)
+
+    # ------------------------------------------------------------ meta-training
+    def meta_fit(
+        self,
+        meta: MetaDataset,
+        n_pairs: int = 4000,
+        steps: int = 300,
+        batch_size: int = 256,
+        lr: float = 5e-3,
+    ) -> PerformancePredictor:
+        """Meta-train on every dataset of ``meta`` (replaces all parameters).
+
+        Args:
+            n_pairs: training examples sampled from the curves (seeded).
+            steps: Adam steps, each on one mini-batch from one dataset.
+            batch_size: examples per mini-batch.
+            lr: Adam learning rate.
+        """
+        if len(meta) == 0:
+            raise UsageError("the meta-dataset has no rows; give a meta-dataset with recorded runs")
+        self.max_epochs = meta.num_epochs
+        self.scaler = MetaFeatureScaler.fit(meta.feature_names, meta.metafeatures)
+        self.score_scale = 1.0
+        rng = np.random.default_rng(self.seed)
+        X, Y, groups = self._sample_pairs(meta, n_pairs, rng)
+        self.prior = self._fit_prior(X[: self.prior_points], Y[: self.prior_points])
+        self.model = self._new_model()
+        self._train(X, Y, groups, steps, batch_size, lr, rng)
+        self.meta_trained = True
+        self.model.set_observations(None, None)
+        return self
+
+    def _sample_pairs(self, meta: MetaDataset, n_pairs: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Examples with every dataset's scores divided by its best score (so datasets share a scale)."""
+        curves = np.asarray(meta.curves, dtype=float)
+        datasets = np.asarray(meta.datasets)
+        best = {name: np.nanmax(curves[datasets == name]) for name in meta.dataset_names()}
+        dataset_best = np.array([best[name] for name in datasets])
+        dataset_best = np.where(np.isfinite(dataset_best) & (dataset_best > 0), dataset_best, 1.0)
+        self.typical_scale = float(np.mean(list(dataset_best)))
+        curves = curves / dataset_best[:, None]
+        observed = np.sum(~np.isnan(curves), axis=1)
+        usable = np.flatnonzero(observed > 0)
+        rows = rng.choice(usable, size=n_pairs, replace=True)
+        lengths = rng.integers(0, observed[rows])  # 0 .. observed-1 epochs seen
+        targets = lengths + 1 + (rng.random(n_pairs) * (observed[rows] - lengths)).astype(int)
+        targets = np.minimum(targets, observed[rows])
+        encoded = self.encoder.encode([meta.configs[i] for i in rows])
+        features = self.scaler.transform(meta.metafeatures[rows])
+        X = self.inputs(encoded, features, np.nan_to_num(curves[rows]), lengths, targets)
+        Y = torch.as_tensor(curves[rows, targets - 1], dtype=torch.float64).unsqueeze(-1)
+        names = {name: k for k, name in enumerate(meta.dataset_names())}
+        groups = np.array([names[meta.datasets[i]] for i in rows])
+        return X, Y, groups
+
+    def _fit_prior(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
+        prior = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
+        torch.manual_seed(self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # inputs are in [0, 1] and [-3, 3] by construction
+            fit_gpytorch_mll(
+                ExactMarginalLogLikelihood(prior.likelihood, prior),
+                optimizer_kwargs={"options": {"maxiter": self.prior_iterations}},
+            )
+        prior.eval()
+        return prior
+
+    def _train(
+        self,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        groups: np.ndarray,
+        steps: int,
+        batch_size: int,
+        lr: float,
+        rng: np.random.Generator,
+    ) -> None:
+        model = self.model
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        trained = [p for name, p in model.named_parameters() if not name.startswith("mean_module.model.")]
+        optimiser = torch.optim.Adam(trained, lr=lr)
+        members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+        model.train()
+        for _ in range(steps):
+            group = members[int(rng.integers(len(members)))]
+            batch = rng.choice(group, size=min(batch_size, len(group)), replace=False)
+            Xb, Yb = X[batch], Y[batch].squeeze(-1)
+            model.set_train_data(inputs=Xb, targets=Yb, strict=False)
+            optimiser.zero_grad()
+            loss = -mll(model(Xb), Yb)
+            loss.backward()
+            optimiser.step()
+        model.eval()
+
+    def fit(self, X: torch.Tensor, Y: torch.Tensor, steps: int = 100, lr: float = 1e-2, seed: int | None = None) -> None:
+        """Fit from scratch on ``n x d`` inputs and ``n x 1`` targets (all in one batch), then condition on them."""
+        if seed is not None:
+            self.seed = int(seed)
+        self.prior = None
+        self.model = self._new_model()
+        rng = np.random.default_rng(self.seed)
+        self._train(X, Y, np.zeros(len(X), dtype=int), steps, len(X), lr, rng)
+        self.condition(X, Y)
+
+    # ------------------------------------------------------------------ run time
+    def calibrate(self, X_first: torch.Tensor | None, first_scores: np.ndarray | None) -> float:
+        """Estimate the current dataset's score scale (its best score, roughly) from first epochs.
+
+        A meta-trained model predicts scores divided by their dataset's best score. The scale
+        of a new dataset is the largest ratio of an observed epoch-1 score to its prior
+        prediction (predictions below 0.3 count as 0.3, so diverged runs do not matter);
+        before any observation it is the meta-training datasets' mean best score.
+        Without meta-training the scale stays 1.
+
+        Args:
+            X_first: ``n x d`` inputs of the observed configurations at epoch 1, empty curve
+                (build them with the scale at 1, the default after :meth:`reset_scale`).
+            first_scores: ``n`` observed epoch-1 scores.
+
+        Returns:
+            The scale now used by :meth:`inputs`, :meth:`condition` and :meth:`predict`.
+        """
+        if not self.meta_trained:
+            self.score_scale = 1.0
+        elif X_first is None or len(X_first) == 0:
+            self.score_scale = self.typical_scale
+        else:
+            with torch.no_grad():
+                prior_mean = self.model.mean_module(X_first).numpy()
+            ratios = np.asarray(first_scores, dtype=float) / np.maximum(prior_mean, 0.3)
+            self.score_scale = float(max(np.max(ratios), 1e-3))
+        return self.score_scale
+
+    def reset_scale(self) -> None:
+        """Back to a scale of 1 (scores as given)."""
+        self.score_scale = 1.0
+
+    def condition(self, X: torch.Tensor | None, Y: torch.Tensor | None) -> None:
+        """Condition on a run's observations (``n x d`` inputs, ``n x 1`` scores); None for the prior."""
+        self.model.set_observations(X, None if Y is None else Y / self.score_scale)
+        self.model.eval()
+
+    @torch.no_grad()
+    def predict(self, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the score at ``N x d`` inputs (two length-``N`` arrays)."""
+        if len(X) == 0:
+            return np.zeros(0), np.zeros(0)
+        posterior = self.model.posterior(X)
+        mean = posterior.mean.squeeze(-1).numpy() * self.score_scale
+        std = posterior.variance.clamp_min(1e-12).sqrt().squeeze(-1).numpy() * self.score_scale
+        return mean, std
+
+    # --------------------------------------------------------------- persistence
+    def settings(self) -> dict[str, Any]:
+        """JSON-ready description: format, sizes, normalisation, encoder and space."""
+        return {
+            "format": FORMAT,
+            "max_epochs": self.max_epochs,
+            "hidden": list(self.hidden),
+            "embedding_dim": self.embedding_dim,
+            "seed": self.seed,
+            "prior_points": self.prior_points,
+            "prior_iterations": self.prior_iterations,
+            "has_prior": self.prior is not None,
+            "meta_trained": self.meta_trained,
+            "typical_scale": self.typical_scale,
+            "input_dim": self.input_dim,
+            "scaler": self.scaler.to_dict(),
+            "encoder_features": list(self.encoder.feature_names),
+            "curve_features": list(CURVE_FEATURES),
+            "space": space_to_dict(self.space),
+        }
+
+    def save(self, folder: str | Path, stem: str = "performance") -> None:
+        """Write ``stem.safetensors`` (parameters) and ``stem.json`` (settings) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().contiguous().clone() for k, v in self.model.state_dict().items()}
+        if self.prior is not None:
+            tensors["prior.train_X"] = self.prior.train_inputs[0].detach().contiguous().clone()
+            Y = self.prior.outcome_transform.untransform(self.prior.train_targets.unsqueeze(-1))[0]
+            tensors["prior.train_Y"] = Y.detach().contiguous().clone()
+        save_file(tensors, str(folder / f"{stem}.safetensors"))
+        (folder / f"{stem}.json").write_text(json.dumps(self.settings(), indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path, stem: str = "performance") -> PerformancePredictor:
+        """Read what :meth:`save` wrote; the model starts unconditioned (prior only).
+
+        Raises:
+            UsageError: files missing or of another format.
+        """
+        settings = _read_settings(Path(folder), stem, FORMAT)
+        predictor = cls(
+            space_from_dict(settings["space"]),
+            max_epochs=settings["max_epochs"],
+            hidden=tuple(settings["hidden"]),
+            embedding_dim=settings["embedding_dim"],
+            seed=settings["seed"],
+            prior_points=settings["prior_points"],
+            prior_iterations=settings["prior_iterations"],
+        )
+        predictor.scaler = MetaFeatureScaler.from_dict(settings["scaler"])
+        predictor.meta_trained = bool(settings["meta_trained"])
+        predictor.typical_scale = float(settings["typical_scale"])
+        if list(predictor.encoder.feature_names) != list(settings["encoder_features"]):
+            raise UsageError(f"{folder}: the saved space encodes differently from this version; meta-train again with `qtt-seg meta fit`")
+        tensors = load_file(str(Path(folder) / f"{stem}.safetensors"))
+        if settings["has_prior"]:
+            prior_X, prior_Y = tensors.pop("prior.train_X"), tensors.pop("prior.train_Y")
+            predictor.prior = SingleTaskGP(prior_X, prior_Y, outcome_transform=Standardize(m=1))
+        predictor.model = predictor._new_model()
+        predictor.model.load_state_dict(tensors, keep_transforms=False)
+        if predictor.prior is not None:
+            predictor.prior.eval()
+        predictor.model.eval()
+        return predictor
+
+
+def _read_settings(folder: Path, stem: str, expected_format: str) -> dict[str, Any]:
+    json_path, tensor_path = folder / f"{stem}.json", folder / f"{stem}.safetensors"
+    if not json_path.is_file() or not tensor_path.is_file():
+        raise UsageError(f"{folder} holds no {stem}.json and {stem}.safetensors; meta-train predictors with `qtt-seg meta fit`")
+    settings = json.loads(json_path.read_text())
+    if settings.get("format") != expected_format:
+        raise UsageError(f"{json_path} is format {settings.get('format')!r}, expected {expected_format!r}; meta-train again")
+    return settings
+
