@@ -16,3 +16,26 @@ def qtt_search_spaces():
 @hookimpl
 def qtt_meta_feature_extractors():
     return [DefaultMetaFeatures()]
+
+
+def _dkl_performance(**kwargs):
+    from qtt_core.surrogates import PerformancePredictor
+
+    return PerformancePredictor(**kwargs)
+
+
+def _gp_cost(**kwargs):
+    from qtt_core.surrogates import CostPredictor
+
+    return CostPredictor(**kwargs)
+
+
+@hookimpl
+def qtt_surrogates():
+    """The deep-kernel GP performance predictor and the GP cost predictor (imported lazily)."""
+    from qtt_core.specs import SurrogateSpec
+
+    return [
+        SurrogateSpec("dkl", "performance", _dkl_performance, "deep-kernel GP over configuration, meta-features, partial curve and epoch (BoTorch)"),
+        SurrogateSpec("gp-cost", "cost", _gp_cost, "GP on log seconds per epoch from configuration and meta-features (BoTorch)"),
+    ]
