@@ -36,8 +36,8 @@ def resolve_weights(arch: SamArchitecture, sam: Sam, checkpoint: str | Path | No
         path = WEIGHTS_DIR / arch.checkpoint_file
         if not path.is_file():
             raise UsageError(
-                f"{arch.name} weights {path} are missing; pretrain them with the qtt_sam.nano module "
-                f"(plugins/qtt_sam/nano/), which writes that file, or pass --checkpoint PATH"
+                f"{arch.name} weights {path} are missing; create them with "
+                f"'python -m qtt_sam.nano.pretrain --out DIR --export {path}' or pass --checkpoint PATH"
             )
     else:
         path = fetch_checkpoint(arch.checkpoint_file, arch.checkpoint_url, arch.checkpoint_sha256)
