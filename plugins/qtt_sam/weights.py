@@ -11,14 +11,14 @@ from qtt_core.checkpoints import fetch_checkpoint, load_into, load_state_dict
 from qtt_core.errors import UsageError
 from qtt_sam.architectures import SamArchitecture
 
-__all__ = ["WEIGHTS_DIR", "resolve_weights"]
+__all__ = ["WEIGHTS_DIR", "load_weights", "weights_path"]
 
 #: weights that ship with the plugin (``sam_nano.safetensors``)
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
-def resolve_weights(arch: SamArchitecture, sam: Sam, checkpoint: str | Path | None) -> Path | None:
-    """Load ``arch``'s weights into ``sam`` in place; return the file used (None: random).
+def weights_path(arch: SamArchitecture, checkpoint: str | Path | None) -> Path | None:
+    """The weights file of ``arch`` (fetched when needed); None for random weights.
 
     Order: ``checkpoint`` (a file in the official layout, as ``torch.save(sam.state_dict())``
     writes it, or ``.safetensors``); a ``.safetensors`` file of the plugin's ``weights/``
@@ -26,20 +26,28 @@ def resolve_weights(arch: SamArchitecture, sam: Sam, checkpoint: str | Path | No
     keep their seeded random weights.
 
     Raises:
-        UsageError: the file is missing, does not download, or does not fit the architecture.
+        UsageError: the file is missing or does not download.
     """
     if checkpoint is not None:
-        path = fetch_checkpoint(Path(checkpoint).name, None, None, local_path=checkpoint)
-    elif arch.checkpoint_file is None:
+        return fetch_checkpoint(Path(checkpoint).name, None, None, local_path=checkpoint)
+    if arch.checkpoint_file is None:
         return None
-    elif arch.checkpoint_file.endswith(".safetensors"):
+    if arch.checkpoint_file.endswith(".safetensors"):
         path = WEIGHTS_DIR / arch.checkpoint_file
         if not path.is_file():
             raise UsageError(
                 f"{arch.name} weights {path} are missing; create them with "
                 f"'python -m qtt_sam.nano.pretrain --out DIR --export {path}' or pass --checkpoint PATH"
             )
-    else:
-        path = fetch_checkpoint(arch.checkpoint_file, arch.checkpoint_url, arch.checkpoint_sha256)
-    load_into(sam, load_state_dict(path), path)
-    return path
+        return path
+    return fetch_checkpoint(arch.checkpoint_file, arch.checkpoint_url, arch.checkpoint_sha256)
+
+
+def load_weights(sam: Sam, path: Path | None) -> None:
+    """Copy the weights file at ``path`` into ``sam`` (nothing for None).
+
+    Raises:
+        UsageError: the file cannot be read or does not fit the architecture.
+    """
+    if path is not None:
+        load_into(sam, load_state_dict(path), path)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from segment_anything.modeling import MaskDecoder, Sam
 
 from qtt_sam.architectures import build_sam, get_architecture
-from qtt_sam.weights import resolve_weights
+from qtt_sam.weights import load_weights, weights_path
 
 __all__ = ["SamWrapper"]
 
@@ -44,8 +44,9 @@ class SamWrapper:
 
     def build(self) -> Sam:
         """The model with its weights (float32, CPU, eval mode); see :mod:`qtt_sam.weights`."""
+        path = weights_path(self.arch, self.checkpoint)  # first: a missing file fails fast
         sam = build_sam(self.arch, seed=0)
-        resolve_weights(self.arch, sam, self.checkpoint)
+        load_weights(sam, path)
         return sam.eval()
 
     def lora_target_regex(self, targets: Sequence[str], blocks: Sequence[int]) -> str:
