@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from qtt_core.data.protocol import IGNORE_INDEX
 from qtt_sam.engine.augment import Augmentation, draw_augmentation
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
-from qtt_sam.engine.config import TrainConfig
 from qtt_sam.engine.losses import mask_loss
 from qtt_sam.engine.metrics import IoUAccumulator
 from qtt_sam.engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes

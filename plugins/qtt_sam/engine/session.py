@@ -101,9 +101,10 @@ class EngineSession(TuningSession):
             self._drop_live()
             raise TrialFailed(config_id, f"{type(error).__name__}: {error}") from error
 
-    def _train_epochs(self, config_id: str, trial: Trial, done: int, to_epoch: int, deadline: float | None, started: float) -> list[EpochReport]:
+    def _train_epochs(
+        self, config_id: str, trial: Trial, done: int, to_epoch: int, deadline: float | None, started: float
+    ) -> list[EpochReport]:
         reports = []
-        val_split = self._split("val")
         side = input_side(self.wrapper, trial.config.resolution_scale)
         trial.step_s = max(trial.step_s, self._step_s.get(config_id, 0.0))
         for epoch in range(done + 1, to_epoch + 1):
@@ -113,7 +114,7 @@ class EngineSession(TuningSession):
                 self._drop_live()  # the unfinished epoch is discarded; the last state stays
                 break
             eval_started = time.monotonic()
-            score = evaluate(self.context, trial.model, val_split, side, bool(trial.config.box_per_component), not trial.config.encoder_trainable)
+            score = self._evaluate(trial, "val")
             self._eval_s[side] = time.monotonic() - eval_started
             trial.schedule.after_epoch(epoch, score)
             cost_s = time.monotonic() - started
@@ -131,9 +132,7 @@ class EngineSession(TuningSession):
         return self._state(config_id)
 
     def score(self, config_id: str, split: str = "test") -> float:
-        trial = self._require(config_id)
-        side = input_side(self.wrapper, trial.config.resolution_scale)
-        return evaluate(self.context, trial.model, self._split(split), side, bool(trial.config.box_per_component), not trial.config.encoder_trainable)
+        return self._evaluate(self._require(config_id), split)
 
     def export(self, config_id: str, out_dir: Path, merged: bool | None = None) -> Path:
         """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
@@ -165,6 +164,13 @@ class EngineSession(TuningSession):
 
     # -- internals ------------------------------------------------------------------------
 
+    def _evaluate(self, trial: Trial, split: str) -> float:
+        """Mean IoU of the trial's model at its input side (cached embeddings if its encoder is frozen)."""
+        side = input_side(self.wrapper, trial.config.resolution_scale)
+        per_component = bool(trial.config.box_per_component)
+        frozen = not trial.config.encoder_trainable
+        return evaluate(self.context, trial.model, self._split(split), side, per_component, frozen)
+
     def _split(self, split: str) -> str:
         """``split``, or ``train`` when the dataset has no samples in it."""
         return split if self.context.store.size(split) > 0 else "train"
@@ -188,9 +194,8 @@ class EngineSession(TuningSession):
             trial = self._live[1]
         else:
             self._drop_live()
-            trial = build_trial(
-                self.wrapper, self.base, settings, int(self.options["max_epochs"]), self._steps_per_epoch(settings), self._seed(config_id)
-            )
+            max_epochs, steps = int(self.options["max_epochs"]), self._steps_per_epoch(settings)
+            trial = build_trial(self.wrapper, self.base, settings, max_epochs, steps, self._seed(config_id))
             trial.model.to(self.device)
             if state is not None:
                 _restore(trial, state, config_id)
