@@ -125,13 +125,12 @@ def run_replay(
     all_datasets = np.asarray(meta_dataset.datasets)
     for dataset in datasets:
         pool = ReplayPool.from_meta_dataset(meta_dataset, dataset)
-        meta_train = meta_dataset.subset(all_datasets != dataset)
         y_star, y_min = pool.reference()
         reference = {"y_star": y_star, "y_min": y_min}
-        oracle_at = oracle_scores(pool, np.asarray(budgets))
-        for budget, score in zip(budgets, oracle_at):
+        for budget, score in zip(budgets, oracle_scores(pool, np.asarray(budgets))):
             rows.append(_row(dataset, budget, ORACLE, None, score, reference, 0, 0, 0.0))
         curves[ORACLE].append(normalised_regret(oracle_scores(pool, times_s), y_star, y_min))
+        meta_train = meta_dataset.subset(all_datasets != dataset)
         for name in optimizers:
             options = dict((optimizer_options or {}).get(name, {}))
             if share_meta_training and "predictors" not in options:
@@ -139,15 +138,9 @@ def run_replay(
                 options.update({"predictors": shared} if shared is not None else {})
             for seed in range(seeds):
                 optimizer = make_optimizer(
-                    name,
-                    candidates=pool.configs,
-                    space=space,
-                    metafeatures=pool.metafeatures,
-                    meta_train=meta_train,
-                    max_epochs=pool.num_epochs,
-                    seed=seed,
-                    **options,
-                )
+                    name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
+                    meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
+                )  # fmt: skip
                 if seed == 0:
                     quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})
                 trace = simulate_run(optimizer, pool, horizon_s, count_optimizer_time=count_optimizer_time)
