@@ -81,7 +81,10 @@ class EngineSession(TuningSession):
         """Mean IoU of the untuned model with the evaluation prompts."""
         if split not in self._zero_shot:
             side = input_side(self.wrapper, 1.0)
+            started = time.monotonic()
             self._zero_shot[split] = evaluate(self.context, self.base, self._split(split), side, False, True)
+            if split == "val":  # a first estimate of validation time, for deadlines
+                self._eval_s.setdefault(side, time.monotonic() - started)
         return self._zero_shot[split]
 
     # -- freeze-thaw ----------------------------------------------------------------------
