@@ -70,6 +70,9 @@ class SessionRequest:
         workdir: a folder the session may use for caches and freeze-thaw states; states
             saved there survive a killed process, so a resumed run continues them.
         seed: seed for everything random in the session.
+        options: further settings; the tuner and the meta-dataset builder pass
+            ``max_epochs``, the most epochs any configuration will get (the horizon of
+            learning-rate schedules), so schedules match the recorded runs.
     """
 
     model: str

@@ -204,7 +204,7 @@ class _Run:
         session = self.adapter.open_session(
             SessionRequest(
                 model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
-                workdir=self.run.sessions, seed=settings.seed,
+                workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
             )
         )
         try:
