@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from qtt_core.cli import bench_cmd, data_cmd, demo_cmd, plugins_cmd, space_cmd, tune_cmd
+from qtt_core.cli import bench_cmd, data_cmd, demo_cmd, meta_cmd, plugins_cmd, space_cmd, tune_cmd
 from qtt_core.cli.output import fail
 from qtt_core.errors import QttError
 
@@ -24,6 +24,7 @@ app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(space_cmd.app, name="space")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(meta_cmd.app, name="meta")
 
 
 def run() -> None:
