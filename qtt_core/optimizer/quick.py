@@ -53,6 +53,10 @@ class QuickTuneOptimizer(Optimizer):
         threshold: what EI improves on: ``"epoch"`` (the best score seen at the
             candidate's next epoch, else the overall best; as in Quick-Tune) or
             ``"overall"`` (the best score seen at any epoch).
+        fidelity: where EI looks: ``"next"`` (the score at the candidate's next epoch, as in
+            Quick-Tune) or ``"final"`` (its score at ``max_epochs`` given its curve so far,
+            against the best score seen at any epoch). Either way the candidate is trained
+            one more epoch.
     """
 
     name = "quick"
@@ -73,6 +77,7 @@ class QuickTuneOptimizer(Optimizer):
         n_warmup: int = 3,
         fit_steps: int = 100,
         threshold: str = "epoch",
+        fidelity: str = "next",
     ):
         if max_epochs < 1:
             raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
@@ -92,6 +97,9 @@ class QuickTuneOptimizer(Optimizer):
         if threshold not in ("epoch", "overall"):
             raise UsageError(f"threshold is {threshold!r}; give 'epoch' or 'overall'")
         self.threshold = threshold
+        if fidelity not in ("next", "final"):
+            raise UsageError(f"fidelity is {fidelity!r}; give 'next' or 'final'")
+        self.fidelity = fidelity
         if predictors is None and meta_train is not None:
             predictors = meta_train_predictors(meta_train, space, seed=seed)
         if predictors is None:
@@ -149,6 +157,7 @@ class QuickTuneOptimizer(Optimizer):
                 "n_warmup": self.n_warmup,
                 "fit_steps": self.fit_steps,
                 "threshold": self.threshold,
+                "fidelity": self.fidelity,
             },
             "pool": list(self.pool.ids),
             "history": copy.deepcopy(self.history),
@@ -204,9 +213,11 @@ class QuickTuneOptimizer(Optimizer):
         Y = torch.as_tensor(self.pool.curves[rows, lengths], dtype=torch.float64).unsqueeze(-1)
         return X, Y
 
-    def _next_inputs(self, rows: np.ndarray) -> torch.Tensor:
+    def _next_inputs(self, rows: np.ndarray, final: bool = False) -> torch.Tensor:
+        """Inputs for the score at each row's next epoch (or at ``max_epochs`` when ``final``)."""
         lengths = self.pool.lengths[rows]
-        return self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, lengths + 1)
+        targets = np.full(len(rows), self.max_epochs) if final else lengths + 1
+        return self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, targets)
 
     # -------------------------------------------------------------------- ask
     def ask(self) -> Ask | None:
@@ -218,7 +229,7 @@ class QuickTuneOptimizer(Optimizer):
             for index in self._warmup_order:
                 if int(index) in untried:
                     return self._ask_for(int(index), info={"reason": "warm-up"})
-        X = self._next_inputs(rows)
+        X = self._next_inputs(rows, final=self.fidelity == "final")
         best_f = self._thresholds(rows, X)
         best_f = torch.as_tensor(best_f / self.performance.score_scale).unsqueeze(-1)  # `N x 1`, like the posterior mean
         acquisition = LogExpectedImprovement(self.performance.model, best_f=best_f)
@@ -226,14 +237,15 @@ class QuickTuneOptimizer(Optimizer):
             log_ei = acquisition(X.unsqueeze(-2)).numpy()
         utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
         best = int(np.argmax(utility))
-        return self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])}, X=X[best : best + 1])
+        return self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])})
 
     def _thresholds(self, rows: np.ndarray, X: torch.Tensor) -> np.ndarray:
         """Per candidate: best score seen at its next epoch, else the overall best, else the best predicted mean."""
         next_epochs = self.pool.lengths[rows] + 1
         best_at = self.pool.best_score_at_epoch()  # length max_epochs, NaN where none
         overall = self.pool.best_score()
-        thresholds = best_at[next_epochs - 1] if self.threshold == "epoch" else np.full(len(rows), overall)
+        per_epoch = self.threshold == "epoch" and self.fidelity == "next"
+        thresholds = best_at[next_epochs - 1] if per_epoch else np.full(len(rows), overall)
         if np.isnan(overall):
             mean, _ = self.performance.predict(X)
             overall = float(np.max(mean))

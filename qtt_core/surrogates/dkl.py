@@ -36,15 +36,27 @@ def mlp(input_dim: int, hidden: tuple[int, ...], output_dim: int) -> nn.Sequenti
 
 
 class PosteriorMean(Mean):
-    """A GPyTorch mean function: the posterior mean of a fixed BoTorch model (no gradient)."""
+    """A GPyTorch mean function: the posterior mean of a fixed BoTorch model (no gradient).
 
-    def __init__(self, model: Model):
+    Args:
+        model: the fixed model.
+        last_column, observed_column: when given, the model predicts the change from the
+            last observed score, and the mean adds ``x[..., last] * x[..., observed]`` back
+            (the last score when a curve was observed, nothing for an empty curve).
+    """
+
+    def __init__(self, model: Model, last_column: int | None = None, observed_column: int | None = None):
         super().__init__()
         self.model = model
+        self.last_column = last_column
+        self.observed_column = observed_column
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.no_grad():
-            return self.model.posterior(x).mean.squeeze(-1)
+            mean = self.model.posterior(x).mean.squeeze(-1)
+        if self.last_column is not None:
+            mean = mean + x[..., self.last_column] * x[..., self.observed_column]
+        return mean
 
 
 class DeepKernelGP(ExactGP, GPyTorchModel):

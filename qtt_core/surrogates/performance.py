@@ -37,6 +37,9 @@ __all__ = ["PerformancePredictor"]
 
 FORMAT = "qtt-seg/performance-dkl/1"
 
+#: share of meta-training examples with an empty curve (what ranks untried configurations)
+EMPTY_CURVE_FRACTION = 0.3
+
 
 class PerformancePredictor:
     """Deep-kernel GP over (configuration, meta-features, partial curve, fidelity).
@@ -53,8 +56,9 @@ class PerformancePredictor:
     Attributes:
         model: the :class:`DeepKernelGP` (a BoTorch ``Model``), for acquisition functions.
         prior: after :meth:`meta_fit`, a ``SingleTaskGP`` over the same inputs fitted to
-            meta-training scores divided by their dataset's best score; its posterior mean
-            is the prior mean of :attr:`model`.
+            meta-training scores divided by their dataset's best score, minus the last
+            observed score when a curve was observed; its posterior mean plus that last
+            score is the prior mean of :attr:`model`.
         scaler: meta-feature normalisation (no features before :meth:`meta_fit`).
     """
 
@@ -91,7 +95,7 @@ class PerformancePredictor:
 
     def _new_model(self) -> DeepKernelGP:
         torch.manual_seed(self.seed)
-        mean = PosteriorMean(self.prior) if self.prior is not None else None
+        mean = PosteriorMean(self.prior, *self._curve_columns()) if self.prior is not None else None
         return DeepKernelGP(None, None, self.input_dim, self.hidden, self.embedding_dim, mean_module=mean)
 
     def inputs(
@@ -165,6 +169,7 @@ class PerformancePredictor:
         usable = np.flatnonzero(observed > 0)
         rows = rng.choice(usable, size=n_pairs, replace=True)
         lengths = rng.integers(0, observed[rows])  # 0 .. observed-1 epochs seen
+        lengths[rng.random(n_pairs) < EMPTY_CURVE_FRACTION] = 0  # the first pick rests on these
         targets = lengths + 1 + (rng.random(n_pairs) * (observed[rows] - lengths)).astype(int)
         targets = np.minimum(targets, observed[rows])
         encoded = self.encoder.encode([meta.configs[i] for i in rows])
@@ -175,7 +180,15 @@ class PerformancePredictor:
         groups = np.array([names[meta.datasets[i]] for i in rows])
         return X, Y, groups
 
+    def _curve_columns(self) -> tuple[int, int]:
+        """Input columns of the last observed score and of the "curve observed" flag."""
+        start = self.encoder.dim + self.scaler.dim
+        return start + CURVE_FEATURES.index("curve_last"), start + CURVE_FEATURES.index("curve_observed")
+
     def _fit_prior(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
+        """GP on the change from the last observed score (the score itself for empty curves)."""
+        last, observed = self._curve_columns()
+        Y = Y - (X[:, last] * X[:, observed]).unsqueeze(-1)
         prior = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
         torch.manual_seed(self.seed)
         with warnings.catch_warnings():
@@ -229,10 +242,10 @@ class PerformancePredictor:
         """Estimate the current dataset's score scale (its best score, roughly) from first epochs.
 
         A meta-trained model predicts scores divided by their dataset's best score. The scale
-        of a new dataset is the largest ratio of an observed epoch-1 score to its prior
-        prediction (predictions below 0.3 count as 0.3, so diverged runs do not matter);
-        before any observation it is the meta-training datasets' mean best score.
-        Without meta-training the scale stays 1.
+        of a new dataset is the least-squares factor between observed epoch-1 scores and their
+        prior predictions, shrunk towards the meta-training datasets' mean best score (which
+        counts as one observation, and is the scale before any observation). Without
+        meta-training the scale stays 1.
 
         Args:
             X_first: ``n x d`` inputs of the observed configurations at epoch 1, empty curve
@@ -249,8 +262,10 @@ class PerformancePredictor:
         else:
             with torch.no_grad():
                 prior_mean = self.model.mean_module(X_first).numpy()
-            ratios = np.asarray(first_scores, dtype=float) / np.maximum(prior_mean, 0.3)
-            self.score_scale = float(max(np.max(ratios), 1e-3))
+            scores = np.asarray(first_scores, dtype=float)
+            weight = 1.0  # the prior counts as one observation of a configuration predicted at 1
+            scale = (np.sum(scores * prior_mean) + weight * self.typical_scale) / (np.sum(prior_mean**2) + weight)
+            self.score_scale = float(max(scale, 1e-3))
         return self.score_scale
 
     def reset_scale(self) -> None:

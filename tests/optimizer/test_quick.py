@@ -153,7 +153,7 @@ def test_cost_power_prefers_cheap_configurations(space, pool):
 def test_meta_trained_quick_finds_a_near_best_configuration_much_better_than_random(space):
     held_out = synthetic_meta_dataset(space, {"new": 0.8}, 60, epochs=MAX_EPOCHS, seed=50)
     meta = synthetic_meta_dataset(space, {"a": 0.6, "b": 0.9, "c": 1.0}, 40, epochs=MAX_EPOCHS, seed=0)
-    predictors = meta_train_predictors(meta, space, seed=0, steps=100, n_pairs=1000, prior_points=300)
+    predictors = meta_train_predictors(meta, space, seed=0, steps=60, n_pairs=1000, prior_points=600)
     final = held_out.curves[:, -1]
     best, worst = final.max(), final.min()
     budget_epochs = 8
@@ -172,4 +172,4 @@ def test_meta_trained_quick_finds_a_near_best_configuration_much_better_than_ran
         epochs = [min(MAX_EPOCHS, budget_epochs - k * MAX_EPOCHS) for k in range(len(order))]
         found = max(held_out.curves[i, e - 1] for i, e in zip(order, epochs, strict=True))
         random_regrets.append((best - found) / (best - worst))
-    assert quick < 0.5 * np.mean(random_regrets), (quick, np.mean(random_regrets))
+    assert quick < 0.35 and quick < 0.7 * np.mean(random_regrets), (quick, np.mean(random_regrets))

@@ -23,10 +23,10 @@ def meta(space) -> MetaDataset:
 
 @pytest.fixture(scope="session")
 def held_out(space) -> MetaDataset:
-    return synthetic_meta_dataset(space, {"d": 0.8}, 60, seed=100)
+    return synthetic_meta_dataset(space, {"d": 0.8}, 200, seed=100)
 
 
 @pytest.fixture(scope="session")
 def trained_pair(space, meta):
     torch.set_num_threads(1)
-    return meta_train_predictors(meta, space, seed=0, steps=100, n_pairs=1000, prior_points=300)
+    return meta_train_predictors(meta, space, seed=0, steps=60, n_pairs=1000, prior_points=600)
