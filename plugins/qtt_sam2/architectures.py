@@ -54,7 +54,7 @@ def _official(name: str, config: str, weights: str, stages: tuple[int, ...]) -> 
     return Sam2Architecture(name, f"configs/sam2.1/{config}", stages, checkpoint_file=weights, checkpoint_url=_URL + weights)
 
 
-#: the small test model: SAM 2's Hiera + decoder, a 48-wide 5-block trunk at 256 px
+#: the small test model: SAM 2's Hiera + decoder, a 48-wide 5-block trunk, 64-wide neck and decoder, 256 px
 _TEST_OVERRIDES: dict[str, Any] = {
     "model.image_size": 256,
     "model.image_encoder.trunk.embed_dim": 48,
@@ -63,9 +63,20 @@ _TEST_OVERRIDES: dict[str, Any] = {
     "model.image_encoder.trunk.global_att_blocks": [3],
     "model.image_encoder.trunk.window_spec": [8, 4, 8, 4],
     "model.image_encoder.neck.backbone_channel_list": [384, 192, 96, 48],
+    "model.image_encoder.neck.d_model": 64,
+    "model.image_encoder.neck.position_encoding.num_pos_feats": 64,
+    # the video memory modules are unused for images; made small and consistent with d_model 64
+    "model.memory_attention.d_model": 64,
     "model.memory_attention.num_layers": 1,
+    "model.memory_attention.layer.d_model": 64,
+    "model.memory_attention.layer.dim_feedforward": 256,
+    "model.memory_attention.layer.self_attention.embedding_dim": 64,
     "model.memory_attention.layer.self_attention.feat_sizes": [16, 16],
+    "model.memory_attention.layer.cross_attention.embedding_dim": 64,
     "model.memory_attention.layer.cross_attention.feat_sizes": [16, 16],
+    "model.memory_encoder.in_dim": 64,
+    "model.memory_encoder.mask_downsampler.embed_dim": 64,
+    "model.memory_encoder.fuser.layer.dim": 64,
 }
 
 ARCHITECTURES: dict[str, Sam2Architecture] = {
