@@ -1,0 +1,47 @@
+"""Shared pieces of the SAM 2 plugin tests: sam2-test sessions on tiny generated data.
+
+Test modules that need the ``sam2`` package skip themselves when it is missing
+(``pytest.importorskip``); the plugin's unavailable-message test runs either way.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from qtt_core.adapter import SessionRequest
+from qtt_core.testing import make_shapes_data
+
+torch.set_num_threads(1)
+
+#: LoRA on the trunk's qkv, decoder trained, 128 px (half of sam2-test's 256): a fast step
+FAST_LORA = {
+    "lora": 1, "lora_rank": 4, "lora_targets": "qkv", "lr": 1e-3, "sched": "cosine",
+    "resolution_scale": 0.5, "batch_size": 2, "box_jitter": 0.0, "train_mask_decoder": 1,
+}
+
+
+@pytest.fixture(scope="session")
+def shapes():
+    """4 train, 2 val, 2 test images of 64 x 64 pixels, binary."""
+    return make_shapes_data(n_train=4, n_val=2, n_test=2, size=(64, 64), seed=3)
+
+
+@pytest.fixture
+def open_session(shapes, tmp_path):
+    """``open_session(**request_fields)``: a sam2-test session on ``shapes``, closed afterwards."""
+    from qtt_sam2 import Sam2Adapter
+
+    sessions = []
+
+    def _open(**fields):
+        fields.setdefault("model", "sam2-test")
+        fields.setdefault("data", shapes)
+        fields.setdefault("workdir", tmp_path / "work")
+        session = Sam2Adapter().open_session(SessionRequest(**fields))
+        sessions.append(session)
+        return session
+
+    yield _open
+    for session in sessions:
+        session.close()
