@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["ARCHITECTURES", "Sam2Architecture", "get_architecture", "model_config"]
 
 _URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
+#: ``Hiera(stages=...)``'s default, used by configs that leave it out
+_HIERA_DEFAULT_STAGES = (2, 3, 16, 3)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def model_config(arch: Sam2Architecture) -> DictConfig:
     for key, value in arch.overrides.items():
         OmegaConf.update(config, key, value, merge=False)
     OmegaConf.resolve(config)
-    if int(config.model.image_size) != arch.image_size or list(config.model.image_encoder.trunk.stages) != list(arch.stages):
+    stages = config.model.image_encoder.trunk.get("stages", _HIERA_DEFAULT_STAGES)  # base-plus uses Hiera's default
+    if int(config.model.image_size) != arch.image_size or list(stages) != list(arch.stages):
         raise RuntimeError(f"{path} does not describe {arch.name} (image size or stages differ); sam2 package version mismatch?")
     return config.model
