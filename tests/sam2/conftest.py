@@ -6,6 +6,9 @@ Test modules that need the ``sam2`` package skip themselves when it is missing
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -13,13 +16,7 @@ from qtt_core.adapter import SessionRequest
 from qtt_core.testing import make_shapes_data
 
 torch.set_num_threads(1)
-
-#: LoRA on the trunk's qkv, decoder trained, 128 px (half of sam2-test's 256): a fast step
-FAST_LORA = {
-    "lora": 1, "lora_rank": 4, "lora_targets": "qkv", "lr": 1e-3, "sched": "cosine",
-    "resolution_scale": 0.5, "batch_size": 2, "box_jitter": 0.0, "train_mask_decoder": 1,
-}
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for ``from sam2_test_configs import ...``
 
 @pytest.fixture(scope="session")
 def shapes():

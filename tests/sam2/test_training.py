@@ -1,0 +1,65 @@
+"""sam2-test trains through the qtt_sam engine: freeze-thaw resumes exactly, also across sessions."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sam2_test_configs import FAST_LORA
+
+pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+
+from qtt_sam.engine import EngineSession  # noqa: E402
+
+
+def _curve(reports):
+    """Epochs, losses and scores as one flat list (for pytest.approx)."""
+    return [value for r in reports for value in (r.epoch, r.train_loss, r.score)]
+
+
+def test_the_session_is_the_engines(open_session):
+    assert type(open_session()) is EngineSession  # reused by import, not copied
+
+
+@pytest.mark.slow
+def test_freeze_thaw_two_then_four_equals_four_straight(open_session, tmp_path):
+    straight = open_session(workdir=tmp_path / "straight").train("c", FAST_LORA, to_epoch=4)
+    assert [r.epoch for r in straight] == [1, 2, 3, 4]
+
+    resumed = open_session(workdir=tmp_path / "resumed")
+    first = resumed.train("c", FAST_LORA, to_epoch=2)
+    resumed.train("other", {**FAST_LORA, "lora": 0}, to_epoch=1)  # another configuration in between
+    second = resumed.train("c", FAST_LORA, to_epoch=4)
+    assert _curve(first + second) == pytest.approx(_curve(straight), rel=1e-5, abs=1e-7)
+
+    # a new session (another process) continues from the state saved in the workdir
+    resumed.close()
+    reopened = open_session(workdir=tmp_path / "resumed")
+    assert reopened.last_epoch("c") == 4
+    across = open_session(workdir=tmp_path / "across")
+    across.train("c", FAST_LORA, to_epoch=2)
+    across.close()
+    again = open_session(workdir=tmp_path / "across")
+    assert again.last_epoch("c") == 2
+    assert _curve(again.train("c", FAST_LORA, to_epoch=4)) == pytest.approx(_curve(straight[2:]), rel=1e-5, abs=1e-7)
+    assert again.score("c", "test") == pytest.approx(reopened.score("c", "test"), abs=1e-9)
+
+
+def test_past_deadline_trains_nothing(open_session):
+    session = open_session()
+    assert session.train("c", FAST_LORA, to_epoch=2, deadline=time.monotonic() - 1) == []
+    assert session.last_epoch("c") == 0
+
+
+def test_export_load_tuned_predicts_like_the_session(open_session, shapes, tmp_path):
+    from qtt_sam2 import load_tuned
+
+    session = open_session()
+    session.train("c", {**FAST_LORA, "lora_targets": "qkv+proj+mlp"}, to_epoch=1)
+    out = session.export("c", tmp_path / "weights")
+    tuned = load_tuned(out)
+    assert tuned.meta["wrapper"] == {"model": "sam2-test", "checkpoint": None}
+    assert tuned.meta["lora"]["target_modules"].startswith(r"image_encoder\.trunk\.blocks")
+    image = shapes.split("test").image(0)
+    label = tuned.predict(image, boxes=[[8, 8, 40, 40]])
+    assert label.shape == image.shape[:2] and set(label.ravel().tolist()) <= {0, 1}
