@@ -37,7 +37,8 @@ class Sam2Wrapper:
     """
 
     trainable_parts = {"train_mask_decoder": "sam_mask_decoder.", "train_prompt_encoder": "sam_prompt_encoder."}
-    part_defaults = {"train_mask_decoder": 1, "train_prompt_encoder": 0}
+    #: as in the paper's recorded runs (the ``qtt-seg-sam2`` space has no such keys): both trained
+    part_defaults = {"train_mask_decoder": 1, "train_prompt_encoder": 1}
     #: Hiera's coarsest feature map is 1/32 of the input; the FPN doubles it exactly
     size_multiple = 32
 

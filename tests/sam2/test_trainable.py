@@ -43,7 +43,7 @@ def test_sam2_test_has_five_trunk_blocks(tiny):  # the expectations below assume
 
 
 def test_lora_off_decoder_on(tiny):
-    names = _trainable(tiny, lora=0, train_mask_decoder=1)
+    names = _trainable(tiny, lora=0, train_mask_decoder=1, train_prompt_encoder=0)
     assert names == _part(tiny[1], "sam_mask_decoder.")
     assert {"sam_mask_decoder.conv_s0.weight", "sam_mask_decoder.conv_s1.weight"} <= names  # high-res projections
 
@@ -54,7 +54,7 @@ def test_paper_targets_qkv_and_mlp_all_blocks(tiny):
 
 
 def test_lora_never_reaches_the_decoders_mlp_layers(tiny):
-    names = _trainable(tiny, lora=1, lora_targets="mlp", train_mask_decoder=0)
+    names = _trainable(tiny, lora=1, lora_targets="mlp", train_mask_decoder=0, train_prompt_encoder=0)
     assert names == _lora(range(5), ["mlp"])
     decoder_mlps = [n for n, _ in tiny[1].named_modules() if n.startswith("sam_mask_decoder") and re.search(r"mlp\.layers\.[01]$", n)]
     assert decoder_mlps  # the names the regex must not match do exist
@@ -72,9 +72,9 @@ def test_lora_with_decoder_and_prompt_encoder(tiny):
     assert names == _lora(range(5), ["qkv"]) | _part(tiny[1], "sam_mask_decoder.") | _part(tiny[1], "sam_prompt_encoder.")
 
 
-def test_defaults_of_the_paper_space_train_lora_and_decoder(tiny):
-    names = _trainable(tiny, lora=1, lora_rank=8)
-    assert names == _lora(range(5), ["qkv", "mlp"]) | _part(tiny[1], "sam_mask_decoder.")
+def test_defaults_of_the_paper_space_train_lora_decoder_and_prompt_encoder(tiny):
+    names = _trainable(tiny, lora=1, lora_rank=8)  # a qtt-seg-sam2 configuration: as the paper's runs
+    assert names == _lora(range(5), ["qkv", "mlp"]) | _part(tiny[1], "sam_mask_decoder.") | _part(tiny[1], "sam_prompt_encoder.")
 
 
 def test_base_model_is_left_frozen_and_unwrapped(tiny):
