@@ -10,6 +10,7 @@ import importlib.util
 
 from qtt_core.hookspecs import hookimpl
 from qtt_sam2.adapter import Sam2Adapter
+from qtt_sam2.meta import meta_dataset_spec
 
 INSTALL_HINT = "SAM 2 needs the sam2 package: pip install qtt-seg[sam2]"
 
@@ -29,3 +30,8 @@ if not _sam2_installed():
 @hookimpl
 def qtt_model_adapters():
     return [Sam2Adapter()]
+
+
+@hookimpl
+def qtt_meta_datasets():
+    return [meta_dataset_spec()]
