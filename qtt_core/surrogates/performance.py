@@ -23,6 +23,7 @@ from ConfigSpace import ConfigurationSpace
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from safetensors.torch import load_file, save_file
 
@@ -52,6 +53,8 @@ class PerformancePredictor:
         seed: seeds pair sampling, initialisation and mini-batches.
         prior_points: meta-training examples the prior-mean GP is fitted on.
         prior_iterations: L-BFGS iterations of that fit.
+        prior_metafeatures: let the prior-mean GP's kernel see the meta-features too (the
+            deep kernel always does).
 
     Attributes:
         model: the :class:`DeepKernelGP` (a BoTorch ``Model``), for acquisition functions.
@@ -71,10 +74,12 @@ class PerformancePredictor:
         seed: int = 0,
         prior_points: int = 800,
         prior_iterations: int = 60,
+        prior_metafeatures: bool = False,
     ):
         self.space = space
         self.prior_points = int(prior_points)
         self.prior_iterations = int(prior_iterations)
+        self.prior_metafeatures = bool(prior_metafeatures)
         self.prior: SingleTaskGP | None = None
         self.encoder = SpaceEncoder(space)
         self.max_epochs = int(max_epochs)
@@ -185,11 +190,24 @@ class PerformancePredictor:
         start = self.encoder.dim + self.scaler.dim
         return start + CURVE_FEATURES.index("curve_last"), start + CURVE_FEATURES.index("curve_observed")
 
+    def _prior_model(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
+        """The prior-mean GP; its kernel leaves out the meta-features unless ``prior_metafeatures``.
+
+        With a handful of meta-training datasets, distances in meta-feature space say little
+        about a new dataset; scores divided by each dataset's best already share one scale.
+        """
+        columns = list(range(self.input_dim))
+        if not self.prior_metafeatures:
+            start = self.encoder.dim
+            columns = [c for c in columns if not start <= c < start + self.scaler.dim]
+        covar = get_covar_module_with_dim_scaled_prior(ard_num_dims=len(columns), active_dims=columns)
+        return SingleTaskGP(X, Y, covar_module=covar, outcome_transform=Standardize(m=1))
+
     def _fit_prior(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
         """GP on the change from the last observed score (the score itself for empty curves)."""
         last, observed = self._curve_columns()
         Y = Y - (X[:, last] * X[:, observed]).unsqueeze(-1)
-        prior = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
+        prior = self._prior_model(X, Y)
         torch.manual_seed(self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # inputs are in [0, 1] and [-3, 3] by construction
@@ -298,6 +316,7 @@ class PerformancePredictor:
             "seed": self.seed,
             "prior_points": self.prior_points,
             "prior_iterations": self.prior_iterations,
+            "prior_metafeatures": self.prior_metafeatures,
             "has_prior": self.prior is not None,
             "meta_trained": self.meta_trained,
             "typical_scale": self.typical_scale,
@@ -336,6 +355,7 @@ class PerformancePredictor:
             seed=settings["seed"],
             prior_points=settings["prior_points"],
             prior_iterations=settings["prior_iterations"],
+            prior_metafeatures=settings["prior_metafeatures"],
         )
         predictor.scaler = MetaFeatureScaler.from_dict(settings["scaler"])
         predictor.meta_trained = bool(settings["meta_trained"])
@@ -345,7 +365,7 @@ class PerformancePredictor:
         tensors = load_file(str(Path(folder) / f"{stem}.safetensors"))
         if settings["has_prior"]:
             prior_X, prior_Y = tensors.pop("prior.train_X"), tensors.pop("prior.train_Y")
-            predictor.prior = SingleTaskGP(prior_X, prior_Y, outcome_transform=Standardize(m=1))
+            predictor.prior = predictor._prior_model(prior_X, prior_Y)
         predictor.model = predictor._new_model()
         predictor.model.load_state_dict(tensors, keep_transforms=False)
         if predictor.prior is not None:
