@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -29,6 +30,7 @@ app.add_typer(meta_cmd.app, name="meta")
 
 def run() -> None:
     """Console-script entry point: user errors exit 2 with one line, internal errors 1."""
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # segment-anything's use
     try:
         app(standalone_mode=False)
     except QttError as error:
