@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import LogExpectedImprovement
+from botorch.acquisition.analytic import _log_ei_helper  # the stable log-EI of LogExpectedImprovement
 from ConfigSpace import ConfigurationSpace
 
 from qtt_core.errors import UsageError
@@ -28,6 +28,9 @@ from qtt_core.surrogates.pair import meta_train_predictors
 from qtt_core.surrogates.performance import PerformancePredictor
 
 __all__ = ["QuickTuneOptimizer"]
+
+#: candidates per posterior call in :meth:`QuickTuneOptimizer.ask`
+ACQUISITION_CHUNK = 256
 
 
 class QuickTuneOptimizer(Optimizer):
@@ -231,13 +234,24 @@ class QuickTuneOptimizer(Optimizer):
                     return self._ask_for(int(index), info={"reason": "warm-up"})
         X = self._next_inputs(rows, final=self.fidelity == "final")
         best_f = self._thresholds(rows, X)
-        best_f = torch.as_tensor(best_f / self.performance.score_scale).unsqueeze(-1)  # `N x 1`, like the posterior mean
-        acquisition = LogExpectedImprovement(self.performance.model, best_f=best_f)
-        with torch.no_grad():
-            log_ei = acquisition(X.unsqueeze(-2)).numpy()
+        log_ei = self._log_expected_improvement(X, best_f)
         utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
         best = int(np.argmax(utility))
         return self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])})
+
+    def _log_expected_improvement(self, X: torch.Tensor, best_f: np.ndarray) -> np.ndarray:
+        """BoTorch's numerically stable log EI of each of the ``N`` rows of ``X`` over its ``best_f``.
+
+        The marginals come from posteriors over chunks of :data:`ACQUISITION_CHUNK` points
+        (``q x d`` batches: ``N`` batches of one point would repeat the GP's work ``N`` times,
+        one joint posterior over all ``N`` would cost ``N**2``).
+        """
+        with torch.no_grad():
+            chunks = [self.performance.model.posterior(part) for part in X.split(ACQUISITION_CHUNK)]
+            mean = torch.cat([posterior.mean.squeeze(-1) for posterior in chunks])
+            sigma = torch.cat([posterior.variance.squeeze(-1) for posterior in chunks]).clamp_min(1e-12).sqrt()
+            threshold = torch.as_tensor(best_f / self.performance.score_scale, dtype=mean.dtype)
+            return (_log_ei_helper((mean - threshold) / sigma) + sigma.log()).numpy()
 
     def _thresholds(self, rows: np.ndarray, X: torch.Tensor) -> np.ndarray:
         """Per candidate: best score seen at its next epoch, else the overall best, else the best predicted mean."""
