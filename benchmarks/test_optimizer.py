@@ -23,14 +23,6 @@ from qtt_core.testing import synthetic_curve, synthetic_meta_dataset
 DEV_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "metadataset" / "qtt_seg_sam2_dev.csv"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def space():
     return Registry(autoload=False).load_space("sam-lora")

@@ -12,7 +12,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-import torch
 
 from qtt_core.metadataset import read_meta_dataset
 from qtt_core.metadataset.synthetic import synthetic_meta_dataset, synthetic_space
@@ -21,14 +20,6 @@ from qtt_core.replay import run_replay
 
 DEV_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "metadataset" / "qtt_seg_sam2_dev.csv"
 BUDGETS = (60, 120, 180)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _record(benchmark, result) -> None:

@@ -24,12 +24,9 @@ def write_plots(history: History, zero_shot_val: float, folder: Path) -> list[Pa
     written = []
 
     figure, axis = plt.subplots(figsize=(6, 4))
-    best, times, values = -math.inf, [0.0], [zero_shot_val]
-    for row in rows:
-        best = max(best, row.score)
-        times.append(row.elapsed_s)
-        values.append(best)
-    axis.step(times[1:], values[1:], where="post", label="best validation score (tuned)")
+    times = [row.elapsed_s for row in rows]
+    values = np.maximum.accumulate([row.score for row in rows]) if rows else []
+    axis.step(times, values, where="post", label="best validation score (tuned)")
     axis.axhline(zero_shot_val, color="grey", linestyle="--", label="zero-shot")
     axis.set(xlabel="elapsed (s)", ylabel="validation IoU", title="incumbent over time")
     axis.legend(loc="lower right")

@@ -197,7 +197,6 @@ class _Run:
         self.candidates = self._candidates(space)
         self.optimizer = self._optimizer(space, self.candidates, metafeatures)
         self.metafeatures = metafeatures
-        self.configs = {config_id(c): c for c in self.candidates}
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
                  len(self.candidates), settings.space or self.adapter.default_space(settings.model),
                  settings.optimizer, self.predictors or "-", self.clock.elapsed_s())
