@@ -20,7 +20,8 @@ read the meta-features the tuner computes.
 - ``epoch_<k>_score`` for ``k = 1 .. E``: the score after epoch ``k`` (empty after a run stopped);
 - ``cost_s``: wall-clock seconds for all recorded epochs;
 - ``space``: the search space's name (the same on every row; may be empty);
-- any other column is an extra column (e.g. ``seed``, ``status``), kept in ``MetaDataset.extra``.
+- any other column is an extra column (e.g. ``seed``, ``status``), kept in ``MetaDataset.extra``;
+  rows whose ``status`` is ``failed`` (runs ``qtt-seg meta build`` recorded as failed) are skipped.
 
 Files ending in ``.parquet`` or ``.pq`` are Parquet (needs ``pyarrow``: ``pip install
 qtt-seg[parquet]``), everything else is CSV.
@@ -88,9 +89,10 @@ def read_meta_dataset(path: str | Path, space: ConfigurationSpace | None = None)
             or missing cost, a value the space does not allow (one line naming file, row, column).
     """
     path = Path(path)
-    frame = _read_frame(path)
+    frame, n_failed = _without_failed_runs(_read_frame(path))
     if not len(frame):
-        raise UsageError(f"meta-dataset {path} has no rows; give a file with recorded runs")
+        skipped = f" besides {n_failed} failed runs" if n_failed else ""
+        raise UsageError(f"meta-dataset {path} has no rows{skipped}; give a file with recorded runs")
     kind = _format_of(frame.columns)
     if kind == "published":
         table = _from_published(frame, path)
@@ -107,6 +109,14 @@ def read_meta_dataset(path: str | Path, space: ConfigurationSpace | None = None)
         table.configs = [_reduce_to_space(config, space, path, row) for row, config in enumerate(table.configs)]
         table.space = str(space.name or "")
     return table
+
+
+def _without_failed_runs(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows whose ``status`` (when there is the column) is not ``failed``, and how many were."""
+    if "status" not in frame.columns:
+        return frame, 0
+    failed = frame["status"].astype(str).str.strip().str.lower().eq("failed").to_numpy()
+    return frame[~failed].reset_index(drop=True), int(failed.sum())
 
 
 def detect_format(path: str | Path) -> str:

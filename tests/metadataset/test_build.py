@@ -72,3 +72,27 @@ def test_local_executor_yields_one_result_per_job():
     jobs = [Job("mock", "shapes-binary", f"c{i}", {"lr": 1e-4 * (i + 1)}, 2) for i in range(3)]
     results = list(LocalExecutor(registry).run(jobs))
     assert [r.job for r in results] == jobs and all(len(r.scores) == 2 for r in results)
+
+
+def test_readers_skip_the_failed_rows_of_a_built_file(tmp_path):
+    import pytest
+
+    from qtt_core.errors import UsageError
+    from qtt_core.metadataset.io import read_meta_dataset
+    from qtt_core.space import config_id
+
+    space = Registry(autoload=False).load_space("sam-lora")
+    configs = sample_configurations(space, 3, seed=2)
+    out = tmp_path / "meta.csv"
+    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(configs[0])}))
+    build_meta_dataset("mock", ["shapes-binary"], 3, 2, out, seed=2, registry=registry)
+    assert (pd.read_csv(out)["status"] == "failed").sum() == 1
+    table = read_meta_dataset(out, space=space)
+    assert len(table) == 2 and set(table.extra["status"]) == {"ok"}
+    assert config_id(configs[0]) not in {config_id(c) for c in table.configs}
+
+    all_failed = tmp_path / "failed.csv"
+    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(c) for c in configs}))
+    build_meta_dataset("mock", ["shapes-binary"], 3, 2, all_failed, seed=2, registry=registry)
+    with pytest.raises(UsageError, match="no rows besides 3 failed runs"):
+        read_meta_dataset(all_failed)
