@@ -47,17 +47,28 @@ class _SequentialBaseline(Optimizer):
 
     # -- ask/tell -------------------------------------------------------------------------
 
-    def ask(self) -> Ask | None:
-        while self._position < len(self._order):
-            candidate = self._order[self._position]
-            reached = self._reached.get(candidate, 0)
-            if candidate not in self._failed and reached < self.max_epochs:
-                return Ask(candidate, self.candidates[candidate], reached + 1, info={"rank": self._position})
+    def ask(self, reserve: bool = False) -> Ask | None:
+        """The first candidate in order that is neither finished, failed nor in flight.
+
+        With trials in flight, the next free candidates in order start meanwhile, so ``N``
+        workers train ``N`` candidates side by side, each to ``max_epochs``.
+        """
+        while self._position < len(self._order) and self._finished(self._order[self._position]):
             self._position += 1
+        busy = self.pending()
+        for rank in range(self._position, len(self._order)):
+            candidate = self._order[rank]
+            if candidate not in busy and not self._finished(candidate):
+                reached = self._reached.get(candidate, 0)
+                return self._mark_pending(Ask(candidate, self.candidates[candidate], reached + 1, info={"rank": rank}), reserve)
         return None
+
+    def _finished(self, candidate: str) -> bool:
+        return candidate in self._failed or self._reached.get(candidate, 0) >= self.max_epochs
 
     def tell(self, config_id: str, epoch: int, score: float, cost_s: float) -> None:
         self._check_known(config_id)
+        self._settle(config_id, epoch)
         self._reached[config_id] = max(self._reached.get(config_id, 0), int(epoch))
         score = float(score)
         if np.isfinite(score) and (self._best is None or score > self._best[2]):
@@ -65,6 +76,7 @@ class _SequentialBaseline(Optimizer):
 
     def tell_failed(self, config_id: str, reason: str) -> None:
         self._check_known(config_id)
+        self.release(config_id)
         self._failed[config_id] = str(reason)
 
     def incumbent(self) -> tuple[str, int, float] | None:
@@ -86,6 +98,7 @@ class _SequentialBaseline(Optimizer):
             "reached": dict(self._reached),
             "failed": dict(self._failed),
             "incumbent": list(self._best) if self._best else None,
+            "pending": self._pending_state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -102,6 +115,7 @@ class _SequentialBaseline(Optimizer):
         self._failed = {k: str(v) for k, v in state["failed"].items()}
         best = state.get("incumbent")
         self._best = (str(best[0]), int(best[1]), float(best[2])) if best else None
+        self._load_pending(state)
 
 
 class RandomSearch(_SequentialBaseline):

@@ -6,12 +6,22 @@ acquisition is BoTorch's (log) expected improvement over the best score seen so 
 that epoch (the overall best when nothing reached that epoch yet), divided by the
 predicted seconds of that epoch raised to ``cost_power``. The argmax is trained one more
 epoch; a configuration continues from where it stopped.
+
+Trials in flight (parallel workers, see :mod:`qtt_core.optimizer.base`) are never asked
+again until told, and the acquisition accounts for them with the *kriging believer*: for
+the duration of an ask the GP is also conditioned on each pending (configuration, epoch)
+with its predicted mean as a fantasy observation. That leaves the predicted means where
+they are but shrinks the uncertainty, hence the expected improvement, of candidates the GP
+finds similar to pending ones, so parallel asks spread out instead of piling onto one
+region. Warm-up without meta-training counts pending trials as tried, and keeps handing
+out warm-up configurations while the first fit waits for their tells.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -131,12 +141,14 @@ class QuickTuneOptimizer(Optimizer):
         self._pool_cost_s = self.cost.predict(self._cost_inputs)
 
     def tell(self, config_id: str, epoch: int, score: float, cost_s: float) -> None:
+        self._settle(config_id, epoch)
         self._record({"event": "tell", "config_id": config_id, "epoch": int(epoch), "score": float(score), "cost_s": float(cost_s)})
         first_fit = not self.meta_trained and not self._has_fit and self.pool.num_tried() >= self.n_warmup
         if first_fit or len(self.history) % self.refit_every == 0:
             self._refit()
 
     def tell_failed(self, config_id: str, reason: str) -> None:
+        self.release(config_id)
         self._record({"event": "failed", "config_id": config_id, "reason": str(reason)})
 
     def _record(self, event: dict[str, Any]) -> None:
@@ -165,6 +177,7 @@ class QuickTuneOptimizer(Optimizer):
             "pool": list(self.pool.ids),
             "history": copy.deepcopy(self.history),
             "fitted_on": self._fitted_on,
+            "pending": self._pending_state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -181,6 +194,7 @@ class QuickTuneOptimizer(Optimizer):
             self._refit()
         for event in history[fitted_on:]:
             self._record(dict(event))
+        self._load_pending(state)
 
     # ------------------------------------------------------------- predictors
     def _refit(self) -> None:
@@ -223,21 +237,56 @@ class QuickTuneOptimizer(Optimizer):
         return self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, targets)
 
     # -------------------------------------------------------------------- ask
-    def ask(self) -> Ask | None:
+    def ask(self, reserve: bool = False) -> Ask | None:
+        busy = np.array(sorted(self.pool.index_of(cid) for cid in self.pending()), dtype=int)
         rows = self.pool.active()
+        if len(busy):
+            rows = np.setdiff1d(rows, busy)
         if len(rows) == 0:
             return None
-        if not self.meta_trained and self.pool.num_tried() < self.n_warmup:
-            untried = set(self.pool.untried().tolist())
+        if not self.meta_trained and self._warming_up(busy):
+            untried = set(self.pool.untried().tolist()) - set(busy.tolist())
             for index in self._warmup_order:
                 if int(index) in untried:
-                    return self._ask_for(int(index), info={"reason": "warm-up"})
+                    return self._mark_pending(self._ask_for(int(index), info={"reason": "warm-up"}), reserve)
         X = self._next_inputs(rows, final=self.fidelity == "final")
-        best_f = self._thresholds(rows, X)
-        log_ei = self._log_expected_improvement(X, best_f)
+        with self._pending_fantasies(busy):
+            best_f = self._thresholds(rows, X)
+            log_ei = self._log_expected_improvement(X, best_f)
         utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
         best = int(np.argmax(utility))
-        return self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])})
+        return self._mark_pending(self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])}), reserve)
+
+    def _warming_up(self, busy: np.ndarray) -> bool:
+        """Without meta-training: fewer than ``n_warmup`` tried or in flight, or the first fit still waits for them."""
+        in_flight_untried = int(np.sum(self.pool.lengths[busy] == 0)) if len(busy) else 0
+        return self.pool.num_tried() + in_flight_untried < self.n_warmup or (len(busy) > 0 and not self._has_fit)
+
+    @contextmanager
+    def _pending_fantasies(self, busy: np.ndarray) -> Iterator[None]:
+        """Kriging believer: while inside, the GP is also conditioned on each of the ``P`` pending
+        rows' next epoch at its predicted mean; afterwards exactly on what it was before.
+
+        A predictor whose model cannot be conditioned on extra points (a mock) is left as it is.
+        """
+        model = self.performance.model
+        if len(busy) == 0 or not hasattr(model, "set_observations"):
+            yield
+            return
+        saved_X = None if model.train_inputs is None else model.train_inputs[0]
+        saved_Y = model.train_targets
+        X_busy = self._next_inputs(busy)  # P x d: the epoch each pending trial is training to
+        with torch.no_grad():
+            fantasy_Y = model.posterior(X_busy).mean.squeeze(-1)  # P, in the model's (scaled) units
+        X_all = X_busy if saved_X is None else torch.cat([saved_X, X_busy])
+        Y_all = fantasy_Y if saved_Y is None else torch.cat([saved_Y, fantasy_Y])
+        model.set_observations(X_all, Y_all.unsqueeze(-1))
+        model.eval()
+        try:
+            yield
+        finally:
+            model.set_observations(saved_X, None if saved_Y is None else saved_Y.unsqueeze(-1))
+            model.eval()
 
     def _log_expected_improvement(self, X: torch.Tensor, best_f: np.ndarray) -> np.ndarray:
         """BoTorch's numerically stable log EI of each of the ``N`` rows of ``X`` over its ``best_f``.
