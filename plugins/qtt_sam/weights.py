@@ -13,15 +13,15 @@ from qtt_sam.architectures import SamArchitecture
 
 __all__ = ["WEIGHTS_DIR", "load_weights", "weights_path"]
 
-#: weights that ship with the plugin (``sam_nano.safetensors``)
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+#: files that ship with the plugin (``sam_nano.safetensors``, the sam-nano meta-dataset and predictors)
+WEIGHTS_DIR = Path(__file__).resolve().parent / "assets"
 
 
 def weights_path(arch: SamArchitecture, checkpoint: str | Path | None) -> Path | None:
     """The weights file of ``arch`` (fetched when needed); None for random weights.
 
     Order: ``checkpoint`` (a file in the official layout, as ``torch.save(sam.state_dict())``
-    writes it, or ``.safetensors``); a ``.safetensors`` file of the plugin's ``weights/``
+    writes it, or ``.safetensors``); a ``.safetensors`` file of the plugin's ``assets/``
     folder; the cache or the official URL; models without a checkpoint (``sam-tiny``)
     keep their seeded random weights.
 

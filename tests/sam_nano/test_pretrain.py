@@ -12,7 +12,7 @@ from qtt_sam.architectures import build_sam, get_architecture
 from qtt_sam.nano import pretrain as pretraining
 from qtt_sam.nano.pretrain import PretrainConfig, export_weights, pretrain
 
-SHIPPED = Path(pretraining.__file__).resolve().parents[1] / "weights" / "sam_nano.safetensors"
+SHIPPED = Path(pretraining.__file__).resolve().parents[1] / "assets" / "sam_nano.safetensors"
 TINY = PretrainConfig(model="sam-tiny", steps=3, batch_size=2, prompts_per_image=2, warmup_steps=1)
 
 
@@ -89,3 +89,15 @@ def test_shipped_weights_load_strictly_into_sam_nano_and_are_small():
     sam = build_sam(get_architecture("sam-nano"), seed=None)
     sam.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     assert all(torch.isfinite(t).all() for t in state.values())
+
+
+def test_a_second_stage_starts_from_exported_weights_on_new_scenes(tmp_path):
+    first = pretrain(TINY, tmp_path / "first")
+    export_weights(first, tmp_path / "first.safetensors")
+    second = PretrainConfig(**{**TINY.__dict__, "steps": 1, "lr": 0.0, "init_weights": str(tmp_path / "first.safetensors"),
+                               "data_offset": 3})
+    unchanged = pretrain(second, tmp_path / "second")  # lr 0: the weights are those it started from (fp16-rounded)
+    assert all(torch.equal(v, first.state_dict()[k].half().float()) for k, v in unchanged.state_dict().items())
+    size = get_architecture("sam-tiny").image_size
+    assert torch.equal(pretraining.make_batch(second, 0, size)[0], pretraining.make_batch(TINY, 3, size)[0])
+    assert not torch.equal(pretraining.make_batch(second, 0, size)[0], pretraining.make_batch(TINY, 0, size)[0])

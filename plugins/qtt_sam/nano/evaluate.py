@@ -1,6 +1,6 @@
 """Zero-shot quality check of ``sam-nano`` on the real sets, against filling the prompt box.
 
-    python -m qtt_sam.nano.evaluate --weights plugins/qtt_sam/weights/sam_nano.safetensors \
+    python -m qtt_sam.nano.evaluate --weights plugins/qtt_sam/assets/sam_nano.safetensors \
         [--data-root ../shared/data/real] [--limit 50] [--json results.json]
 
 For every image the ground-truth boxes are prompts, in two ways:

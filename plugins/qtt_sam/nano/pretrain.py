@@ -47,6 +47,10 @@ class PretrainConfig:
         batch_size: images per step; each brings ``prompts_per_image`` box prompts.
         lr: peak learning rate, reached after ``warmup_steps``.
         box_jitter: std of the noise added to each box side, as a fraction of the box side.
+        init_weights: a safetensors file (``--export`` of an earlier run) to start from instead
+            of a random initialisation ("" = random): a second stage with a fresh schedule.
+        data_offset: step ``t`` trains on the scenes of step ``t + data_offset``, so that a
+            second stage sees scenes the first one did not.
     """
 
     model: str = "sam-nano"
@@ -59,6 +63,8 @@ class PretrainConfig:
     warmup_steps: int = 200
     box_jitter: float = 0.06
     iou_loss_weight: float = 1.0
+    init_weights: str = ""
+    data_offset: int = 0
 
 
 # ---------------------------------------------------------------- data
@@ -72,6 +78,7 @@ def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torc
         boxes: per image a ``K x 4`` float32 tensor ``(x0, y0, x1, y1)`` in pixels of S, jittered;
         masks: per image a ``K x S x S`` float32 tensor of 0/1 targets.
     """
+    step += config.data_offset
     jitter_rng = np.random.default_rng([config.seed, step, 2])
     images, boxes, masks = [], [], []
     for offset in range(config.batch_size):
@@ -213,6 +220,9 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
         step = state["step"]
         print(f"resumed from {checkpoint} at step {step}", flush=True)
     else:
+        if config.init_weights:
+            sam.load_state_dict(_read_weights(Path(config.init_weights)), strict=True)
+            print(f"initialised from {config.init_weights}", flush=True)
         torch.manual_seed(config.seed)
     scheduler = CosineLRScheduler(optimizer, t_initial=config.steps, lr_min=config.lr * 0.02,
                                   warmup_t=config.warmup_steps, warmup_lr_init=config.lr * 0.01, t_in_epochs=False)
@@ -242,6 +252,15 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     return sam.eval()
 
 
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The float32 state dict of an exported (fp16 safetensors) weights file."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise SystemExit(f"--init-weights {path}: no such file; give a file written by --export")
+    return {name: tensor.float() for name, tensor in load_file(str(path)).items()}
+
+
 def _load_checkpoint_model(out: Path) -> tuple[Sam, dict]:
     state = torch.load(out / CHECKPOINT_NAME, weights_only=False)
     sam = build_sam(get_architecture(state["config"]["model"]), seed=None)
@@ -259,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--warmup-steps", type=int, default=defaults.warmup_steps)
+    parser.add_argument("--init-weights", default=defaults.init_weights,
+                        help="start from these exported weights (a second stage) instead of random")
+    parser.add_argument("--data-offset", type=int, default=defaults.data_offset,
+                        help="train step t on the scenes of step t + OFFSET (a second stage's new scenes)")
     parser.add_argument("--model", default=defaults.model, help="architecture name (sam-tiny for tests)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
     parser.add_argument("--stop-at-step", type=int, default=None, help="train only up to this step (chunks)")
@@ -278,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = PretrainConfig(model=args.model, steps=args.steps, batch_size=args.batch_size,
                             prompts_per_image=args.prompts_per_image, seed=args.seed, lr=args.lr,
-                            warmup_steps=args.warmup_steps)
+                            warmup_steps=args.warmup_steps, init_weights=args.init_weights,
+                            data_offset=args.data_offset)
     print(f"pretraining {json.dumps(asdict(config))} threads={args.threads}", flush=True)
     started = time.perf_counter()
     sam = pretrain(config, args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
