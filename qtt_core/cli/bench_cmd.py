@@ -21,6 +21,7 @@ def replay(
     datasets: str = typer.Option("", "--datasets", help="Held-out datasets, comma-separated (default: all)."),
     budgets: str = typer.Option("60,120,180", "--budgets", help="Budgets in simulated seconds, comma-separated."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds per optimiser and dataset."),
+    workers: str = typer.Option("1", "--workers", help="Simulated parallel workers, comma-separated counts (e.g. 1,2,4,8)."),
     optimizers: str = typer.Option("quick,quick-nometa,random,portfolio", "--optimizers", help="Optimisers, comma-separated."),
     out: Path | None = typer.Option(None, "--out", help="Folder for replay.csv, regret_over_time.png and replay.json."),
     space: str = typer.Option("", "--space", help="Search space name or YAML file (default: the file's own, qtt-seg-sam2 for the published format)."),
@@ -33,6 +34,7 @@ def replay(
     from qtt_core.replay import run_replay
 
     budget_values = _parse_budgets(budgets)
+    worker_counts = _parse_workers(workers)
     if seeds < 1:
         raise UsageError(f"--seeds {seeds}: give at least 1")
     registry = Registry()
@@ -40,11 +42,11 @@ def replay(
     configuration_space = registry.load_space(space_name) if space_name else None
     table = read_meta_dataset(meta_dataset, space=configuration_space)
     names = _split(optimizers)
-    total = len(_split(datasets) or table.dataset_names()) * len(names) * seeds
+    total = len(_split(datasets) or table.dataset_names()) * len(names) * seeds * len(worker_counts)
     if as_json:
         result = run_replay(
             table, _split(datasets) or None, budget_values, seeds, names, out, space=configuration_space,
-            share_meta_training=share_meta_training,
+            share_meta_training=share_meta_training, workers=worker_counts,
         )  # fmt: skip
         print_json(result.to_json())
         return
@@ -54,7 +56,7 @@ def replay(
         task = progress.add_task("replay", total=total)
         result = run_replay(
             table, _split(datasets) or None, budget_values, seeds, names, out, space=configuration_space,
-            share_meta_training=share_meta_training,
+            share_meta_training=share_meta_training, workers=worker_counts,
             progress=lambda message: progress.update(task, advance=1, description=message),
         )  # fmt: skip
     _print_summary(result)
@@ -71,6 +73,16 @@ def _parse_budgets(text: str) -> list[float]:
         raise UsageError(f"--budgets {text!r}: give seconds separated by commas, e.g. 60,120,180") from None
     if not values or any(not v > 0 for v in values):
         raise UsageError(f"--budgets {text!r}: give positive seconds separated by commas, e.g. 60,120,180")
+    return values
+
+
+def _parse_workers(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in _split(text)]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values) or len(set(values)) != len(values):
+        raise UsageError(f"--workers {text!r}: give distinct whole numbers of at least 1 separated by commas, e.g. 1,2,4,8")
     return values
 
 

@@ -3,8 +3,10 @@
 For each evaluated dataset ``D``: the candidate pool is exactly the configurations recorded
 for ``D``; optimisers that learn across datasets (``portfolio``, ``quick``) get the rows of
 all other datasets as ``meta_train``; each optimiser and seed runs once on the simulated
-clock (see :mod:`qtt_core.replay.simulate`) up to the largest budget, and the incumbent
-(the best score of any epoch finished by then) is read off at every budget. Building an
+clock (see :mod:`qtt_core.replay.simulate`) up to the largest budget, once per number of
+simulated parallel workers, and the incumbent (the best score of any epoch finished by then)
+is read off at every budget. Results with ``N > 1`` workers are labelled ``name@N`` (e.g.
+``quick@4``) in the summary and the regret-over-time curves; rows carry a ``workers`` column. Building an
 optimiser (meta-training) is not timed: in a real run the predictors are meta-trained
 beforehand; its refits inside ask/tell are.
 """
@@ -27,7 +29,7 @@ from qtt_core.replay.simulate import ReplayPool, RunTrace, normalised_regret, or
 if TYPE_CHECKING:
     from ConfigSpace import ConfigurationSpace
 
-__all__ = ["ORACLE", "ReplayResult", "run_replay"]
+__all__ = ["ORACLE", "ReplayResult", "run_label", "run_replay"]
 
 ORACLE = "oracle"
 #: points on the time axis of the regret-over-time curves
@@ -39,14 +41,16 @@ class ReplayResult:
     """What :func:`run_replay` measured.
 
     Attributes:
-        rows: one dict per dataset, budget, optimiser and seed (and one ``oracle`` row per
-            dataset and budget, seed None): ``dataset``, ``budget_s``, ``optimizer``, ``seed``,
+        rows: one dict per dataset, budget, optimiser, worker count and seed (and one ``oracle``
+            row per dataset and budget, seed and workers None): ``dataset``, ``budget_s``,
+            ``optimizer``, ``workers``, ``seed``,
             ``score`` (the incumbent's, NaN if nothing finished), ``regret`` (normalised, in
             [0, 1]), ``y_star``, ``y_min``, ``epochs`` and ``configs`` (finished by the budget),
             ``optimizer_time_s`` (measured ask/tell seconds of the whole run).
-        summary: mean normalised regret by optimiser (and ``oracle``) and budget (``str`` seconds).
+        summary: mean normalised regret by optimiser label (see :func:`run_label`; and
+            ``oracle``) and budget (``str`` seconds).
         times_s: ``T`` simulated seconds, the time axis of ``regret_over_time``.
-        regret_over_time: mean normalised regret at each of ``times_s`` by optimiser.
+        regret_over_time: mean normalised regret at each of ``times_s`` by optimiser label.
         quality: one dict per held-out dataset and optimiser that exposes predictions:
             ``spearman_final`` and ``median_rel_error_cost`` (NaN when not exposed).
         files: paths written (``csv``, ``plot``, ``json``) when an output folder was given.
@@ -86,7 +90,7 @@ def run_replay(
     seeds: int = 5,
     optimizers: Sequence[str] = OPTIMIZER_NAMES,
     out_dir: str | Path | None = None,
-    workers: int = 1,
+    workers: int | Sequence[int] = 1,
     space: ConfigurationSpace | None = None,
     optimizer_options: Mapping[str, Mapping[str, Any]] | None = None,
     count_optimizer_time: bool = True,
@@ -103,7 +107,8 @@ def run_replay(
         seeds: seeds ``0 .. seeds - 1`` per optimiser and dataset.
         optimizers: names for :func:`qtt_core.optimizer.factory.make_optimizer`.
         out_dir: when given, writes ``replay.csv``, ``regret_over_time.png`` and ``replay.json``.
-        workers: simulated parallel workers; only 1 is supported so far.
+        workers: simulated parallel workers, or several counts to compare (each optimiser and
+            seed runs once per count; random search with the same workers is the baseline).
         space: the configurations' search space (the predictors' encoding).
         optimizer_options: extra constructor options by optimiser name.
         count_optimizer_time: add the optimisers' measured ask/tell time to the simulated clock.
@@ -113,22 +118,24 @@ def run_replay(
         progress: called with a short message after each run.
 
     Raises:
-        UsageError: unknown dataset or optimiser, bad budgets or seeds, ``workers != 1``.
+        UsageError: unknown dataset or optimiser, bad budgets, seeds or workers.
     """
-    datasets = _check_arguments(meta_dataset, datasets, budgets, seeds, optimizers, workers)
+    worker_counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
+    datasets = _check_arguments(meta_dataset, datasets, budgets, seeds, optimizers, worker_counts)
     budgets = sorted(float(b) for b in budgets)
     horizon_s = budgets[-1]
     times_s = np.linspace(0.0, horizon_s, TIME_POINTS)
     rows: list[dict[str, Any]] = []
     quality: list[dict[str, Any]] = []
-    curves: dict[str, list[np.ndarray]] = {name: [] for name in [*optimizers, ORACLE]}
+    labels = [run_label(name, count) for count in worker_counts for name in optimizers]
+    curves: dict[str, list[np.ndarray]] = {label: [] for label in [*labels, ORACLE]}
     all_datasets = np.asarray(meta_dataset.datasets)
     for dataset in datasets:
         pool = ReplayPool.from_meta_dataset(meta_dataset, dataset)
         y_star, y_min = pool.reference()
         reference = {"y_star": y_star, "y_min": y_min}
         for budget, score in zip(budgets, oracle_scores(pool, np.asarray(budgets))):
-            rows.append(_row(dataset, budget, ORACLE, None, score, reference, 0, 0, 0.0))
+            rows.append(_row(dataset, budget, ORACLE, None, None, score, reference, 0, 0, 0.0))
         curves[ORACLE].append(normalised_regret(oracle_scores(pool, times_s), y_star, y_min))
         meta_train = meta_dataset.subset(all_datasets != dataset)
         for name in optimizers:
@@ -136,20 +143,21 @@ def run_replay(
             if share_meta_training and "predictors" not in options:
                 shared = meta_trained_predictors(name, meta_train=meta_train, space=space, seed=0)
                 options.update({"predictors": shared} if shared is not None else {})
-            for seed in range(seeds):
-                optimizer = make_optimizer(
-                    name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
-                    meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
-                )  # fmt: skip
-                if seed == 0:
-                    quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})
-                trace = simulate_run(optimizer, pool, horizon_s, count_optimizer_time=count_optimizer_time)
-                for budget in budgets:
-                    score, epochs, configs = trace.incumbent_at(budget)
-                    rows.append(_row(dataset, budget, name, seed, score, reference, epochs, configs, trace.optimizer_time_s))
-                curves[name].append(_regret_over_time(trace, times_s, y_star, y_min))
-                if progress is not None:
-                    progress(f"{dataset} {name} seed {seed}")
+            for count in worker_counts:
+                for seed in range(seeds):
+                    optimizer = make_optimizer(
+                        name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
+                        meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
+                    )  # fmt: skip
+                    if seed == 0 and count == worker_counts[0]:
+                        quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})
+                    trace = simulate_run(optimizer, pool, horizon_s, count_optimizer_time=count_optimizer_time, workers=count)
+                    for budget in budgets:
+                        score, epochs, configs = trace.incumbent_at(budget)
+                        rows.append(_row(dataset, budget, name, count, seed, score, reference, epochs, configs, trace.optimizer_time_s))
+                    curves[run_label(name, count)].append(_regret_over_time(trace, times_s, y_star, y_min))
+                    if progress is not None:
+                        progress(f"{dataset} {run_label(name, count)} seed {seed}")
     result = ReplayResult(
         rows=rows,
         summary=_summary(rows),
@@ -170,7 +178,7 @@ def _check_arguments(
     budgets: Sequence[float],
     seeds: int,
     optimizers: Sequence[str],
-    workers: int,
+    workers: Sequence[int],
 ) -> list[str]:
     known = meta_dataset.dataset_names()
     datasets = list(datasets) if datasets else known
@@ -184,8 +192,8 @@ def _check_arguments(
         raise UsageError(f"budgets must be positive seconds, got {list(budgets)}")
     if seeds < 1:
         raise UsageError(f"seeds must be at least 1, got {seeds}")
-    if workers != 1:
-        raise UsageError(f"workers={workers}: the replay simulates one worker so far; use workers=1")
+    if not workers or any(w < 1 for w in workers) or len(set(workers)) != len(workers):
+        raise UsageError(f"workers={list(workers)}: give distinct counts of at least 1, e.g. 1,2,4,8")
     if len(known) < 2 and any(o in ("portfolio", "quick") for o in optimizers):
         raise UsageError("the meta-dataset has one dataset: nothing left to meta-train on; use random or quick-nometa")
     return datasets
@@ -195,6 +203,7 @@ def _row(
     dataset: str,
     budget_s: float,
     optimizer: str,
+    workers: int | None,
     seed: int | None,
     score: float,
     reference: dict[str, float],
@@ -206,6 +215,7 @@ def _row(
         "dataset": dataset,
         "budget_s": budget_s,
         "optimizer": optimizer,
+        "workers": workers,
         "seed": seed,
         "score": float(score),
         "regret": float(normalised_regret(score, reference["y_star"], reference["y_min"])),
@@ -225,10 +235,15 @@ def _regret_over_time(trace: RunTrace, times_s: np.ndarray, y_star: float, y_min
     return normalised_regret(score, y_star, y_min)
 
 
+def run_label(optimizer: str, workers: int | None) -> str:
+    """How results are labelled: the optimiser's name with one worker (or none: the oracle), ``name@N`` with ``N``."""
+    return optimizer if workers in (None, 1) else f"{optimizer}@{workers}"
+
+
 def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     groups: dict[str, dict[str, list[float]]] = {}
     for row in rows:
-        groups.setdefault(row["optimizer"], {}).setdefault(_budget_key(row["budget_s"]), []).append(row["regret"])
+        groups.setdefault(run_label(row["optimizer"], row["workers"]), {}).setdefault(_budget_key(row["budget_s"]), []).append(row["regret"])
     return {name: {b: float(np.mean(v)) for b, v in by_budget.items()} for name, by_budget in groups.items()}
 
 

@@ -3,13 +3,17 @@
 Training a configuration from epoch ``k`` to ``k + 1`` is a look-up of its recorded curve. A
 simulated clock advances by the recorded seconds of that epoch and by the optimiser's own
 compute time (``time.perf_counter`` around ``ask`` and ``tell``). Time is kept per worker
-(``SimulatedClock.free_at_s``); with one worker the run is sequential. A run with several
-workers would hand each ask to the earliest free worker and deliver tells in order of finish
-time; only one worker is simulated so far.
+(``SimulatedClock.free_at_s``). With one worker the run is sequential. With ``N`` workers,
+each free worker asks (``ask(reserve=True)``: the optimiser knows what is in flight) at its
+own time, trains on its own clock, and the tells arrive in order of finish time: before a
+worker asks at time ``t``, every epoch that ended by ``t`` has been told. An ask's and a
+tell's measured time is charged to the worker that asked or finished (the driver's work is
+not serialised across workers: a small optimism when asks are slow against epochs).
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,63 +144,132 @@ class RunTrace:
         return best, len(done), len({e.config_id for e in done})
 
 
-def simulate_run(optimizer: Optimizer, pool: ReplayPool, horizon_s: float, count_optimizer_time: bool = True) -> RunTrace:
-    """Run ``optimizer`` on ``pool`` until it stops or the next epoch would end after ``horizon_s``.
+def simulate_run(
+    optimizer: Optimizer, pool: ReplayPool, horizon_s: float, count_optimizer_time: bool = True, workers: int = 1
+) -> RunTrace:
+    """Run ``optimizer`` on ``pool`` with ``workers`` simulated workers up to ``horizon_s``.
 
     Each asked epoch is trained epoch by epoch from where its configuration stopped, and
     each finished epoch is told. An epoch whose score was not recorded is told as failed.
+    A worker whose next epoch would end after ``horizon_s`` stops (that epoch is never
+    counted); the run ends when every worker has stopped or the optimiser has nothing left.
+    A worker whose ask returns None while trials are in flight waits for the next tell.
 
     Args:
-        optimizer: a fresh optimiser over ``pool.configs``.
+        optimizer: a fresh optimiser over ``pool.configs`` (with ``workers > 1`` it must
+            support ``ask(reserve=True)``, see :mod:`qtt_core.optimizer.base`).
         pool: the recorded runs.
         horizon_s: the largest budget, in simulated seconds.
         count_optimizer_time: add the optimiser's measured ask/tell time to the clock.
+        workers: simulated parallel workers.
 
     Returns:
-        The trace; every event ends at or before ``horizon_s``.
+        The trace; events in order of finish time, every one at or before ``horizon_s``.
 
     Raises:
-        RuntimeError: the optimiser asked for a configuration outside the pool or an epoch
-            it had already reached or beyond the recorded epochs.
+        RuntimeError: the optimiser asked for a configuration outside the pool, one in
+            flight, an epoch it had already reached or beyond the recorded epochs.
     """
-    index = {cid: i for i, cid in enumerate(pool.config_ids)}
-    reached: dict[str, int] = {}
-    clock, trace = SimulatedClock(workers=1), RunTrace()
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return _Simulation(optimizer, pool, float(horizon_s), count_optimizer_time, int(workers)).run()
 
-    def timed(call, *args):
+
+@dataclass(order=True)
+class _Training:
+    """An epoch in flight on a worker (ordered by finish time, then by start order)."""
+
+    end_s: float
+    order: int
+    worker: int = field(compare=False)
+    config_id: str = field(compare=False)
+    row: int = field(compare=False)
+    epoch: int = field(compare=False)
+    to_epoch: int = field(compare=False)
+
+
+class _Simulation:
+    """The event loop of :func:`simulate_run`: idle workers ask, epochs in flight finish in time order."""
+
+    def __init__(self, optimizer: Optimizer, pool: ReplayPool, horizon_s: float, count_optimizer_time: bool, workers: int):
+        self.optimizer, self.pool, self.horizon_s = optimizer, pool, horizon_s
+        self.count_optimizer_time, self.workers = count_optimizer_time, workers
+        self.index = {cid: i for i, cid in enumerate(pool.config_ids)}
+        self.reached: dict[str, int] = {}
+        self.clock, self.trace = SimulatedClock(workers=workers), RunTrace()
+        self.in_flight: list[_Training] = []  # a heap
+        self.idle = list(range(workers))  # workers ready to ask, at clock.free_at_s
+        self.waiting: list[int] = []  # workers whose ask found nothing free
+        self._order = 0
+
+    def run(self) -> RunTrace:
+        while self.idle or self.in_flight:
+            next_ask_s = min((self.clock.free_at_s[w] for w in self.idle), default=float("inf"))
+            if self.in_flight and self.in_flight[0].end_s <= next_ask_s:
+                self._finish(heapq.heappop(self.in_flight))
+                continue
+            worker = min(self.idle, key=lambda w: (self.clock.free_at_s[w], w))
+            self.idle.remove(worker)
+            if self.clock.free_at_s[worker] < self.horizon_s and not self._ask(worker):
+                if not self.in_flight:
+                    break  # nothing left and nothing that could free anything
+                self.waiting.append(worker)
+        return self.trace
+
+    def _timed(self, worker: int, call, *args):
         start = time.perf_counter()
         result = call(*args)
         spent = time.perf_counter() - start
-        trace.optimizer_time_s += spent
-        if count_optimizer_time:
-            clock.advance(0, spent)
+        self.trace.optimizer_time_s += spent
+        if self.count_optimizer_time:
+            self.clock.advance(worker, spent)
         return result
 
-    while clock.free_at_s[0] < horizon_s:
-        ask = timed(optimizer.ask)
+    def _ask(self, worker: int) -> bool:
+        """``worker`` asks and starts training; False when the optimiser has nothing free."""
+        ask = self._timed(worker, self.optimizer.ask, *([] if self.workers == 1 else [True]))
         if ask is None:
-            break
-        row = index.get(ask.config_id)
-        start_epoch = reached.get(ask.config_id, 0)
-        if row is None or not start_epoch < ask.epoch <= pool.num_epochs:
+            return False
+        row = self.index.get(ask.config_id)
+        start_epoch = self.reached.get(ask.config_id, 0)
+        busy = any(t.config_id == ask.config_id for t in self.in_flight)
+        if row is None or busy or not start_epoch < ask.epoch <= self.pool.num_epochs:
             raise RuntimeError(
-                f"optimiser {optimizer.name!r} asked for {ask.config_id} epoch {ask.epoch} "
-                f"(in pool: {row is not None}, reached: {start_epoch}, recorded epochs: {pool.num_epochs})"
+                f"optimiser {self.optimizer.name!r} asked for {ask.config_id} epoch {ask.epoch} "
+                f"(in pool: {row is not None}, in flight: {busy}, reached: {start_epoch}, recorded epochs: {self.pool.num_epochs})"
             )
-        for epoch in range(start_epoch + 1, ask.epoch + 1):
-            score = float(pool.curves[row, epoch - 1])
-            if np.isnan(score):
-                timed(optimizer.tell_failed, ask.config_id, f"no recorded score after epoch {epoch}")
-                trace.failed.append(ask.config_id)
-                break
-            end_s = clock.free_at_s[0] + float(pool.epoch_cost_s[row])
-            if end_s > horizon_s:
-                return trace
-            clock.advance(0, float(pool.epoch_cost_s[row]))
-            reached[ask.config_id] = epoch
-            trace.events.append(Event(end_s, ask.config_id, epoch, score))
-            timed(optimizer.tell, ask.config_id, epoch, score, float(pool.epoch_cost_s[row]))
-    return trace
+        self._start(worker, ask.config_id, row, start_epoch + 1, ask.epoch)
+        return True
+
+    def _start(self, worker: int, cid: str, row: int, epoch: int, to_epoch: int) -> None:
+        """Train ``epoch`` of ``cid`` on ``worker``: fail it, stop the worker at the horizon, or put it in flight."""
+        score = float(self.pool.curves[row, epoch - 1])
+        if np.isnan(score):
+            self._timed(worker, self.optimizer.tell_failed, cid, f"no recorded score after epoch {epoch}")
+            self.trace.failed.append(cid)
+            self.idle.append(worker)
+            return
+        end_s = self.clock.free_at_s[worker] + float(self.pool.epoch_cost_s[row])
+        if end_s > self.horizon_s:
+            return  # this worker's next epoch would end after the horizon: it stops
+        self.clock.advance(worker, float(self.pool.epoch_cost_s[row]))
+        self._order += 1
+        heapq.heappush(self.in_flight, _Training(end_s, self._order, worker, cid, row, epoch, to_epoch))
+
+    def _finish(self, done: _Training) -> None:
+        """Tell the finished epoch; the worker continues its ask or becomes idle; waiting workers wake."""
+        score = float(self.pool.curves[done.row, done.epoch - 1])
+        self.reached[done.config_id] = done.epoch
+        self.trace.events.append(Event(done.end_s, done.config_id, done.epoch, score))
+        self._timed(done.worker, self.optimizer.tell, done.config_id, done.epoch, score, float(self.pool.epoch_cost_s[done.row]))
+        for worker in self.waiting:
+            self.clock.free_at_s[worker] = max(self.clock.free_at_s[worker], done.end_s)
+        self.idle.extend(self.waiting)
+        self.waiting.clear()
+        if done.epoch < done.to_epoch:
+            self._start(done.worker, done.config_id, done.row, done.epoch + 1, done.to_epoch)
+        else:
+            self.idle.append(done.worker)
 
 
 def oracle_scores(pool: ReplayPool, budgets_s: np.ndarray) -> np.ndarray:

@@ -148,7 +148,7 @@ def test_writes_csv_plot_and_json(tmp_path, meta):
         ({"optimizers": ["bohb"]}, "bohb"),
         ({"budgets": (60, -1)}, "positive"),
         ({"seeds": 0}, "seeds"),
-        ({"workers": 2}, "workers"),
+        ({"workers": 0}, "workers"),
     ],
 )
 def test_bad_arguments(meta, kwargs, match):
