@@ -41,6 +41,11 @@ def tune(
     masks: str = typer.Option(None, "--masks", help="Name of the mask folder when it is not masks/."),
     invert: bool = typer.Option(False, "--invert", help="Binary masks mark the foreground with 0."),
     resize: str = typer.Option("error", "--resize", help="Image/mask size mismatch: error, mask_to_image or image_to_mask."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Trials trained at once (1: one after the other in this process)."),
+    executor: str = typer.Option("local", "--executor", help="Where --workers run: local (threads of this process) or ray."),
+    address: str = typer.Option(None, "--address", help="Ray cluster to join (auto or HOST:PORT); default: start a local Ray instance."),
+    cpus_per_job: float = typer.Option(1.0, "--cpus-per-job", help="CPUs each Ray worker holds (its torch threads)."),
+    gpus_per_job: float = typer.Option(0.0, "--gpus-per-job", help="GPUs each Ray worker holds (fractions share one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and the result."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every detail."),
     as_json: bool = typer.Option(False, "--json", help="Print result.json on stdout."),
@@ -59,7 +64,8 @@ def tune(
             data, budget, out=out, resume=resume, progress=progress, model=model,
             checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,
             optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
-            max_epochs=max_epochs, n_candidates=candidates,
+            max_epochs=max_epochs, n_candidates=candidates, workers=workers, executor=executor, address=address,
+            cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job,
             data_options={k: v for k, v in data_options.items() if v not in (None, False, "error")},
         )
     if as_json:

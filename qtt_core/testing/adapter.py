@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,7 +36,12 @@ def synthetic_curve(config: Mapping[str, Any], epoch: int) -> float:
 
 
 class MockSession(TuningSession):
-    """Freeze-thaw bookkeeping with synthetic scores; optionally sleeps ``cost_s`` per epoch."""
+    """Freeze-thaw bookkeeping with synthetic scores; optionally sleeps ``cost_s`` per epoch.
+
+    With a ``workdir``, each configuration's state is a file ``mock_trials/<config_id>.json``
+    there, read before every use: another session (a killed run's, a parallel worker's)
+    continues where this one stopped, like a real adapter's saved states.
+    """
 
     def __init__(self, request: SessionRequest, epoch_cost_s: float, sleep: bool, fail_ids: set[str]):
         self.request = request
@@ -43,10 +50,7 @@ class MockSession(TuningSession):
         self.fail_ids = fail_ids
         self.epochs: dict[str, int] = {}
         self.configs: dict[str, dict[str, Any]] = {}
-        self.state_file = Path(request.workdir) / "mock_state.json" if request.workdir else None
-        if self.state_file is not None and self.state_file.is_file():  # continue a killed run
-            saved = json.loads(self.state_file.read_text())
-            self.epochs, self.configs = saved["epochs"], saved["configs"]
+        self.state_dir = Path(request.workdir) / "mock_trials" if request.workdir else None
 
     def zero_shot_score(self, split: str = "val") -> float:
         return 0.05
@@ -54,6 +58,7 @@ class MockSession(TuningSession):
     def train(self, config_id: str, config: Mapping[str, Any], to_epoch: int, deadline: float | None = None) -> list[EpochReport]:
         if config_id in self.fail_ids:
             raise TrialFailed(config_id, "injected failure (MockAdapter fail_ids)")
+        self._load(config_id)
         self.configs[config_id] = dict(config)
         reports = []
         cost = self.epoch_cost_s * float(config.get("batch_size", 1)) ** 0.5
@@ -63,24 +68,35 @@ class MockSession(TuningSession):
             if self.sleep:
                 time.sleep(cost)
             self.epochs[config_id] = epoch
-            self._save()
+            self._save(config_id)
             reports.append(EpochReport(config_id, epoch, synthetic_curve(config, epoch), cost, 1.0 / epoch))
         return reports
 
-    def _save(self) -> None:
-        if self.state_file is not None:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.state_file.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"epochs": self.epochs, "configs": self.configs}))
-            temporary.replace(self.state_file)
+    def _load(self, config_id: str) -> None:
+        """The saved state of ``config_id``, when there is one (it may be newer than this session's)."""
+        path = self.state_dir / f"{config_id}.json" if self.state_dir is not None else None
+        if path is not None and path.is_file():
+            saved = json.loads(path.read_text())
+            self.epochs[config_id], self.configs[config_id] = int(saved["epoch"]), saved["config"]
+
+    def _save(self, config_id: str) -> None:
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path = self.state_dir / f"{config_id}.json"
+            temporary = path.with_name(f".{config_id}.{os.getpid()}.{threading.get_ident()}.tmp")
+            temporary.write_text(json.dumps({"epoch": self.epochs[config_id], "config": self.configs[config_id]}))
+            temporary.replace(path)
 
     def last_epoch(self, config_id: str) -> int:
+        self._load(config_id)
         return self.epochs.get(config_id, 0)
 
     def score(self, config_id: str, split: str = "test") -> float:
+        self._load(config_id)
         return synthetic_curve(self.configs[config_id], self.epochs[config_id])
 
     def export(self, config_id: str, out_dir: Path) -> Path:
+        self._load(config_id)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": self.epochs[config_id]}

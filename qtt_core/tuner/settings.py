@@ -25,6 +25,11 @@ class TuneSettings:
         n_candidates: size of the candidate pool drawn from the space.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
         data_options: options for ``load_dataset`` (classes, invert, mask_suffix, ...).
+        workers: trials trained at once (1: the sequential loop in this process).
+        executor: where the workers run with ``workers > 1``: "local" (threads of this
+            process) or "ray" (Ray actors; see :mod:`qtt_core.tuner.workers`).
+        address: the Ray cluster to join ("auto" or "HOST:PORT"; None starts a local instance).
+        cpus_per_job / gpus_per_job: resources each Ray worker holds.
     """
 
     data: str
@@ -39,6 +44,11 @@ class TuneSettings:
     seed: int = 0
     device: str = "auto"
     data_options: dict[str, Any] | None = None
+    workers: int = 1
+    executor: str = "local"
+    address: str | None = None
+    cpus_per_job: float = 1.0
+    gpus_per_job: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,10 +4,16 @@ The budget is a promise: from the call to ``result.json`` written, everything in
 run takes at most the budget plus a few seconds. Training gets what is left after a reserve
 for the final evaluation, export and report, estimated from the measured zero-shot pass.
 A killed run resumes from its folder with the time that was left.
+
+With ``workers > 1`` that many trials train at once (:mod:`qtt_core.tuner.workers`): the
+optimiser asks with ``reserve=True`` whenever a worker is free, knowing which trials are in
+flight; results are told and recorded as they arrive, and only this driver writes the run's
+files. Trials in flight when a run was killed are asked again on resume.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -33,6 +39,8 @@ log = logging.getLogger("qtt_seg.tune")
 
 #: seconds kept back for writing plots, trials.csv and result.json
 REPORT_RESERVE_S = 4.0
+#: seconds past the training deadline that parallel workers may take to stop at a step boundary
+STRAGGLER_GRACE_S = 2.0
 
 
 @dataclass
@@ -88,6 +96,7 @@ def tune(
     settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
+    _check_parallel(settings)
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
     if resume:
@@ -104,7 +113,8 @@ def tune(
     adapter = registry.adapter_for(settings.model)
     handler = _log_to(run.log)
     try:
-        return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress()).execute()
+        data_path = str(Path(data).resolve()) if isinstance(data, (str, Path)) else None
+        return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress(), data_path).execute()
     finally:
         logging.getLogger("qtt_seg").removeHandler(handler)
         handler.close()
@@ -119,6 +129,20 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
     return load_dataset(data, split_seed=settings.seed, split_file=split_file, **dict(settings.data_options or {}))
 
 
+def _check_parallel(settings: TuneSettings) -> None:
+    """Bad ``workers``/``executor``/``address`` stop here, before any file is written."""
+    if int(settings.workers) != settings.workers or settings.workers < 1:
+        raise UsageError(f"--workers {settings.workers}: give a whole number of at least 1")
+    if settings.executor not in ("local", "ray"):
+        raise UsageError(f"--executor {settings.executor!r}: use local or ray")
+    if settings.address and settings.executor != "ray":
+        raise UsageError(f"--address {settings.address} needs --executor ray (the local executor runs in this process)")
+    if settings.workers > 1 and settings.executor == "ray":
+        from qtt_core.tuner.workers import _import_ray
+
+        _import_ray()  # not installed: the one-line error with the install command, now
+
+
 def _log_to(path: Path) -> logging.Handler:
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -131,8 +155,13 @@ def _log_to(path: Path) -> logging.Handler:
 class _Run:
     """One execution (first or resumed) of a run; keeps the pieces the steps share."""
 
-    def __init__(self, run, settings, registry, adapter: ModelAdapter, data, clock: BudgetClock, resume: bool, progress: Progress):
+    def __init__(
+        self, run, settings, registry, adapter: ModelAdapter, data, clock: BudgetClock, resume: bool, progress: Progress,
+        data_path: str | None = None,
+    ):
         self.run, self.registry, self.adapter, self.clock, self.progress = run, registry, adapter, clock, progress
+        self.data_path = data_path
+        self.released: list[str] = []  # trials in flight when the run was killed (asked again)
         self.state: dict[str, Any] = run.read_json(run.state)
         if resume:
             clock.budget_s = settings.budget_s
@@ -181,6 +210,9 @@ class _Run:
         )
         if "optimizer" in self.state:
             optimizer.load_state_dict(self.state["optimizer"])
+            self.released = optimizer.release_pending()  # their workers died with the killed run
+            if self.released:
+                log.info("%d trials were in flight when the run stopped; they are asked again", len(self.released))
         return optimizer
 
     # -- the run ------------------------------------------------------------------------------
@@ -206,13 +238,22 @@ class _Run:
                 workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
             )
         )
+        pool = self._worker_pool() if settings.workers > 1 else None
         try:
+            if pool is not None:
+                pool.start()  # workers open their sessions while this one measures the zero-shot pass
             self._zero_shot(session)
             self._save()
             self._reconcile(session)
-            self._loop(session)
+            if pool is None:
+                self._loop(session)
+            else:
+                self._parallel_loop(session, pool)
+                pool.close()
             return self._finish(session)
         finally:
+            if pool is not None:
+                pool.close()
             session.close()
 
     def _zero_shot(self, session: TuningSession) -> None:
@@ -230,12 +271,17 @@ class _Run:
         self.progress.update(zero_shot=val)
 
     def _reconcile(self, session: TuningSession) -> None:
-        """After a kill: epochs the session saved but the run did not record are recovered."""
-        for cid in list(self.history.configs):
+        """After a kill: epochs the session saved but the run did not record are recovered
+        (of configurations in the history, and of trials that were in flight)."""
+        configs = dict(self.history.configs)
+        by_id = {config_id(c): c for c in self.candidates} if self.released else {}
+        for cid in self.released:
+            configs.setdefault(cid, by_id[cid])
+        for cid, config in configs.items():
             saved, recorded = session.last_epoch(cid), self.history.last_epoch(cid)
             if saved > recorded:
                 score = session.score(cid, "val")
-                self._record(EpochRow(cid, saved, score, float("nan"), self.clock.elapsed_s()), self.history.configs[cid])
+                self._record(EpochRow(cid, saved, score, float("nan"), self.clock.elapsed_s()), config)
                 self.optimizer.tell(cid, saved, score, 0.0)
 
     def _loop(self, session: TuningSession) -> None:
@@ -273,6 +319,86 @@ class _Run:
                 log.info("%s epoch %d: val IoU %.4f in %.1f s", report.config_id, report.epoch, report.score, report.cost_s)
             self._save()
             session.release(ask.config_id)
+
+    def _worker_pool(self) -> Any:
+        """The workers of a parallel run: sessions on the run's ``sessions/`` folder (absolute paths)."""
+        from qtt_core.tuner.workers import make_worker_pool
+
+        settings = self.settings
+        checkpoint = settings.checkpoint
+        if checkpoint and Path(checkpoint).exists():
+            checkpoint = str(Path(checkpoint).resolve())
+        request = SessionRequest(
+            model=settings.model, data=self.data, device=_device(settings.device) if settings.executor == "local" else settings.device,
+            checkpoint=checkpoint, workdir=self.run.sessions.resolve(), seed=settings.seed, options={"max_epochs": settings.max_epochs},
+        )
+        if self.data_path is not None:
+            split = self.run.split.resolve() if self.run.split.is_file() else None
+            load_data = functools.partial(_load_data, self.data_path, settings, split)
+        else:
+            load_data = functools.partial(_identity, self.data)
+        log.info("%d workers (%s executor%s)", settings.workers, settings.executor, f", Ray at {settings.address}" if settings.address else "")
+        options = {"cpus_per_job": settings.cpus_per_job, "gpus_per_job": settings.gpus_per_job} if settings.executor == "ray" else {}
+        return make_worker_pool(settings.executor, settings.workers, self.adapter, request, load_data, address=settings.address, **options)
+
+    def _parallel_loop(self, session: TuningSession, pool: Any) -> None:
+        """Keep every worker busy until the deadline; tell and record results as they arrive."""
+        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"])
+        idle, running = list(range(pool.workers)), {}
+        while True:
+            while idle and time.monotonic() < deadline:
+                ask = self.optimizer.ask(reserve=True)
+                if ask is None:
+                    break  # nothing free now: wait for a result (or stop, when none is running)
+                worker = idle.pop(0)
+                pool.submit(worker, ask, deadline)
+                running[worker] = ask
+                self.progress.update(config_id=ask.config_id, epoch=ask.epoch, time_left_s=self.clock.remaining_s())
+            if not running:
+                log.info("the optimiser has nothing left to try" if time.monotonic() < deadline and idle else "no time left for another epoch")
+                break
+            outcomes = pool.wait(deadline + STRAGGLER_GRACE_S - time.monotonic())
+            if not outcomes:
+                log.warning("%d trials did not stop by the deadline; their epochs are dropped", len(running))
+                for ask in running.values():
+                    self.optimizer.release(ask.config_id)
+                break
+            for outcome in outcomes:
+                del running[outcome.worker]
+                if self._tell_outcome(outcome):
+                    idle.append(outcome.worker)
+            self._save()
+        for cid in self.history.configs:
+            session.release(cid)  # the driver's session reads the workers' latest states from here on
+
+    def _tell_outcome(self, outcome: Any) -> bool:
+        """Tell and record one worker's result; False when that worker is done (no time left, or lost)."""
+        ask = outcome.ask
+        if outcome.failed:
+            log.warning("configuration %s failed: %s", ask.config_id, outcome.reason)
+            self.optimizer.tell_failed(ask.config_id, outcome.reason)
+            self._record(EpochRow(ask.config_id, ask.epoch, float("nan"), 0.0, self.clock.elapsed_s(), status="failed", reason=outcome.reason), ask.config)
+            return not outcome.worker_lost
+        if not outcome.reports:
+            self.optimizer.release(ask.config_id)
+            log.info("worker %d: no time left for another epoch", outcome.worker)
+            return False
+        for report in outcome.reports:
+            self.optimizer.tell(report.config_id, report.epoch, report.score, report.cost_s)
+            first = report.epoch == ask.epoch
+            self._record(
+                EpochRow(
+                    report.config_id, report.epoch, report.score, report.cost_s, self.clock.elapsed_s(),
+                    ask.predicted_score if first else float("nan"), ask.predicted_cost_s if first else float("nan"),
+                    report.train_loss,
+                ),
+                ask.config,
+            )
+            log.info("%s epoch %d: val IoU %.4f in %.1f s (worker %d)", report.config_id, report.epoch, report.score, report.cost_s, outcome.worker)
+        if ask.config_id in self.optimizer.pending():
+            self.optimizer.release(ask.config_id)  # stopped before the asked epoch (deadline)
+            return False
+        return True
 
     def _record(self, row: EpochRow, config: dict[str, Any]) -> None:
         self.history.add(row, config)
@@ -330,6 +456,10 @@ class _Run:
         self.run.write_json(self.run.result, result.to_json())
         log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(test_iou), zero["test"])
         return result
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _device(device: str) -> str:

@@ -1,0 +1,302 @@
+"""Workers of a parallel tuning run (``tune --workers N``): each trains one trial at a time.
+
+A worker holds its own :class:`~qtt_core.adapter.TuningSession`, opened on the run's
+``sessions/`` folder, so a configuration's freeze-thaw state moves with it to whichever
+worker continues it: a worker trains, the session saves the state there, and the worker
+releases the configuration (drops what it held in memory) before reporting back. The driver
+hands a configuration to one worker at a time (the optimiser keeps it pending until then),
+and only the driver writes the run's own files; workers write nothing but session states.
+
+- ``local``: ``N`` threads of this process (torch releases the GIL in its kernels), one
+  session each. Sessions share nothing but torch's global random state, so a run with
+  ``N > 1`` is not reproducible bit for bit (which worker gets what is timing anyway).
+- ``ray``: ``N`` Ray actors, one session each, on a local Ray instance or a cluster
+  (``address``). Workers must see the run folder and the data at the same paths (a shared
+  file system on a cluster). ``ray`` is imported only here, when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.errors import UsageError
+from qtt_core.optimizer.base import Ask
+
+__all__ = ["RAY_INSTALL_HINT", "TrialOutcome", "WorkerPool", "make_worker_pool", "train_trial"]
+
+RAY_INSTALL_HINT = "pip install 'qtt-seg[ray]'"
+#: environment variables that travel to Ray workers besides ``QTT_SEG_*`` (plugins load there as here)
+_FORWARDED_ENV = ("PYTHONPATH",)
+
+
+@dataclass
+class TrialOutcome:
+    """What a worker reports for one trial.
+
+    Attributes:
+        worker: the worker's index, 0..N-1.
+        ask: what it was asked to train.
+        reports: one per finished epoch (empty: the deadline left no time for an epoch).
+        reason: why it failed ("" when it did not).
+        worker_lost: the worker itself is gone (its process died, its session could not open).
+    """
+
+    worker: int
+    ask: Ask
+    reports: list[EpochReport] = field(default_factory=list)
+    reason: str = ""
+    worker_lost: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.reason)
+
+
+def train_trial(session: TuningSession, config_id: str, config: Mapping[str, Any], to_epoch: int, deadline: float) -> tuple[list[EpochReport], str]:
+    """Train one trial on ``session`` up to ``deadline`` (``time.monotonic()``), then release it.
+
+    Returns:
+        ``(reports, reason)``: the finished epochs, and "" or why the trial failed.
+    """
+    try:
+        return session.train(config_id, dict(config), to_epoch, deadline=deadline), ""
+    except Exception as error:  # noqa: BLE001 - a failing trial must not end the run
+        reason = error.reason if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
+        return [], str(reason).splitlines()[0] if reason else type(error).__name__
+    finally:
+        session.release(config_id)  # the next worker continues from the saved state
+
+
+class WorkerPool(ABC):
+    """``workers`` workers, each training one trial at a time, with results collected as they finish."""
+
+    def __init__(self, workers: int):
+        self.workers = int(workers)
+
+    def start(self) -> None:  # noqa: B027 - optional
+        """Start the workers (in the background where possible); called before the zero-shot pass."""
+
+    @abstractmethod
+    def submit(self, worker: int, ask: Ask, deadline: float) -> None:
+        """Have ``worker`` (idle) train ``ask`` until ``deadline`` (``time.monotonic()`` of this process)."""
+
+    @abstractmethod
+    def wait(self, timeout_s: float) -> list[TrialOutcome]:
+        """The outcomes that finished, blocking up to ``timeout_s`` for the first one ([] on timeout)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the workers; trials still running are abandoned (their epochs never count)."""
+
+
+class ThreadWorkerPool(WorkerPool):
+    """Workers as threads of this process, one session each (see the module docstring)."""
+
+    def __init__(self, workers: int, open_session: Callable[[], TuningSession]):
+        super().__init__(workers)
+        self._open_session = open_session
+        self._sessions: list[TuningSession | None] = [None] * self.workers
+        # one thread per worker: a worker's warm-up and trials run in order on its own session
+        self._threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qtt-worker-{w}") for w in range(self.workers)]
+        self._done: queue.Queue[TrialOutcome] = queue.Queue()
+        self._busy: set[int] = set()
+
+    def start(self) -> None:
+        for worker in range(self.workers):
+            self._threads[worker].submit(self._session, worker)  # opened and warmed up in the background
+
+    def _session(self, worker: int) -> TuningSession:
+        if self._sessions[worker] is None:
+            session = self._open_session()
+            session.zero_shot_score("val")  # builds the model and measures a validation pass (deadlines)
+            self._sessions[worker] = session
+        return self._sessions[worker]
+
+    def submit(self, worker: int, ask: Ask, deadline: float) -> None:
+        self._busy.add(worker)
+        self._threads[worker].submit(self._run, worker, ask, deadline)
+
+    def _run(self, worker: int, ask: Ask, deadline: float) -> None:
+        try:
+            session = self._session(worker)
+        except Exception as error:  # noqa: BLE001 - the session could not even be opened
+            self._done.put(TrialOutcome(worker, ask, [], f"worker {worker} could not open a session: {type(error).__name__}: {error}", True))
+            return
+        reports, reason = train_trial(session, ask.config_id, ask.config, ask.epoch, deadline)
+        self._done.put(TrialOutcome(worker, ask, reports, reason))
+
+    def wait(self, timeout_s: float) -> list[TrialOutcome]:
+        outcomes = []
+        try:
+            outcomes.append(self._done.get(timeout=max(0.0, timeout_s)))
+            while True:
+                outcomes.append(self._done.get_nowait())
+        except queue.Empty:
+            pass
+        for outcome in outcomes:
+            self._busy.discard(outcome.worker)
+        return outcomes
+
+    def close(self) -> None:
+        for thread in self._threads:
+            thread.shutdown(wait=False, cancel_futures=True)
+        for worker, session in enumerate(self._sessions):
+            if session is not None and worker not in self._busy:
+                session.close()
+
+
+class RayWorkerPool(WorkerPool):
+    """Workers as Ray actors, one session each (see the module docstring).
+
+    Args:
+        workers: number of actors.
+        adapter: the model adapter (sent to the actors; its plugin must import there).
+        request: the session request; ``data`` is replaced by ``load_data`` on the actors.
+        load_data: called on each actor to get the dataset (e.g. load it from its path).
+        address: None starts a local Ray instance; ``"auto"`` or ``"HOST:PORT"`` joins a cluster.
+        cpus_per_job / gpus_per_job: resources each actor holds.
+        num_cpus: CPUs of a local instance (None: all of this machine's).
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        adapter: ModelAdapter,
+        request: SessionRequest,
+        load_data: Callable[[], Any],
+        address: str | None = None,
+        cpus_per_job: float = 1.0,
+        gpus_per_job: float = 0.0,
+        num_cpus: int | None = None,
+    ):
+        super().__init__(workers)
+        self.ray = _import_ray()
+        if not cpus_per_job > 0 or gpus_per_job < 0:
+            raise UsageError(f"cpus per job must be > 0 and gpus per job >= 0, got {cpus_per_job} and {gpus_per_job}")
+        self.adapter, self.request, self.load_data = adapter, replace(request, data=None), load_data
+        self.address, self.num_cpus = address, num_cpus
+        self.cpus_per_job, self.gpus_per_job = float(cpus_per_job), float(gpus_per_job)
+        self._actors: list[Any] = []
+        self._in_flight: dict[Any, tuple[int, Ask]] = {}
+        self._started_ray = False
+
+    def start(self) -> None:
+        ray = self.ray
+        if not ray.is_initialized():
+            import logging
+
+            try:
+                if self.address is None:
+                    ray.init(num_cpus=self.num_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+                else:
+                    ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+            except (ConnectionError, ValueError) as error:
+                message = " ".join(str(error).split())[:200]
+                raise UsageError(f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address") from None
+            self._started_ray = True
+        actor = ray.remote(_TrialActor).options(
+            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_restarts=0,
+            runtime_env={"env_vars": _worker_env(self.cpus_per_job)},
+        )  # fmt: skip
+        threads = max(1, int(self.cpus_per_job))
+        self._actors = [actor.remote(self.adapter, self.request, self.load_data, threads) for _ in range(self.workers)]
+        for handle in self._actors:
+            handle.warm_up.remote()  # build the model and time a validation pass while the driver does the same
+
+    def submit(self, worker: int, ask: Ask, deadline: float) -> None:
+        ref = self._actors[worker].train.remote(ask.config_id, dict(ask.config), ask.epoch, deadline - time.monotonic())
+        self._in_flight[ref] = (worker, ask)
+
+    def wait(self, timeout_s: float) -> list[TrialOutcome]:
+        if not self._in_flight:
+            return []
+        ready, _ = self.ray.wait(list(self._in_flight), num_returns=1, timeout=max(0.0, timeout_s))
+        if ready:
+            ready, _ = self.ray.wait(list(self._in_flight), num_returns=len(self._in_flight), timeout=0)
+        outcomes = []
+        for ref in ready:
+            worker, ask = self._in_flight.pop(ref)
+            try:
+                reports, reason = self.ray.get(ref)
+                outcomes.append(TrialOutcome(worker, ask, reports, reason))
+            except self.ray.exceptions.RayError as error:  # the actor died (killed, out of memory)
+                outcomes.append(TrialOutcome(worker, ask, [], f"worker {worker} died: {_first_line(error)}", True))
+        return outcomes
+
+    def close(self) -> None:
+        for handle in self._actors:
+            self.ray.kill(handle)
+        self._actors, self._in_flight = [], {}
+        if self._started_ray:
+            self.ray.shutdown()
+            self._started_ray = False
+
+
+class _TrialActor:
+    """A Ray actor: one session for the whole run, one trial at a time."""
+
+    def __init__(self, adapter: ModelAdapter, request: SessionRequest, load_data: Callable[[], Any], threads: int):
+        import torch
+
+        torch.set_num_threads(threads)
+        device = request.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.session = adapter.open_session(replace(request, data=load_data(), device=device))
+
+    def warm_up(self) -> None:
+        self.session.zero_shot_score("val")
+
+    def train(self, config_id: str, config: dict[str, Any], to_epoch: int, seconds_left: float) -> tuple[list[EpochReport], str]:
+        return train_trial(self.session, config_id, config, to_epoch, time.monotonic() + seconds_left)
+
+
+def make_worker_pool(
+    executor: str,
+    workers: int,
+    adapter: ModelAdapter,
+    request: SessionRequest,
+    load_data: Callable[[], Any],
+    address: str | None = None,
+    **ray_options: Any,
+) -> WorkerPool:
+    """The pool for ``executor`` (``local`` or ``ray``) with ``workers`` workers.
+
+    Raises:
+        UsageError: an unknown executor, ``address`` without ray, or ray not installed.
+    """
+    if executor == "local":
+        if address:
+            raise UsageError(f"--address {address} needs --executor ray (the local executor runs in this process)")
+        return ThreadWorkerPool(workers, lambda: adapter.open_session(request))
+    if executor == "ray":
+        return RayWorkerPool(workers, adapter, request, load_data, address=address, **ray_options)
+    raise UsageError(f"unknown executor {executor!r}; use local or ray")
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--executor ray needs Ray, which is not installed; {RAY_INSTALL_HINT}") from None
+    return ray
+
+
+def _worker_env(cpus_per_job: float) -> dict[str, str]:
+    """What every actor's environment carries: plugins load as on the driver, torch's thread count."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("QTT_SEG_") or k in _FORWARDED_ENV}
+    env["OMP_NUM_THREADS"] = str(max(1, int(cpus_per_job)))
+    return env
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,148 @@
+"""Parallel tuning (``tune --workers N``): budget, complete run folder, freeze-thaw across
+workers, resume of a killed parallel run, bad options, and Ray on a real set (slow)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+
+import pytest
+
+from helpers import require_shared, run_cli
+from qtt_core.errors import UsageError
+from qtt_core.hookspecs import hookimpl
+from qtt_core.registry import Registry
+from qtt_core.testing import MockAdapter, make_shapes_data
+from qtt_core.tuner import load_best, tune
+
+RUN_FILES = ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png")
+
+
+def _registry(adapter: MockAdapter) -> Registry:
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [adapter]
+
+    return Registry(autoload=False, plugins=[Plugin()])
+
+
+def _tune(tmp_path, adapter, budget_s, **options):
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    options = {"model": "mock", "optimizer": "random", "max_epochs": 3, "n_candidates": 16, "device": "cpu", **options}
+    return tune(data, budget_s, out=tmp_path / "run", registry=_registry(adapter), **options)
+
+
+def _check_epochs(rows):
+    """Every configuration's epochs were recorded once each, in order, with no gap (freeze-thaw across workers)."""
+    ok = [(r["config_id"], int(r["epoch"])) for r in rows if r["status"] == "ok"]
+    assert len(ok) == len(set(ok)), "an epoch was recorded twice"
+    for cid, count in Counter(cid for cid, _ in ok).items():
+        assert sorted(e for c, e in ok if c == cid) == list(range(1, count + 1)), cid
+
+
+@pytest.mark.slow
+def test_two_workers_keep_the_budget_and_train_twice_as_much(tmp_path):
+    adapter = MockAdapter(epoch_cost_s=0.2, sleep=True)
+    started = time.monotonic()
+    result = _tune(tmp_path, adapter, 8.0, workers=2)
+    wall_s = time.monotonic() - started
+    assert wall_s <= 8.0 + 5.0 and result.elapsed_s <= 8.0 + 5.0
+    run = tmp_path / "run"
+    payload = json.loads((run / "result.json").read_text())
+    assert payload["test_iou"] is not None and payload["n_trials"] >= 4
+    rows = list(csv.DictReader((run / "trials.csv").open()))
+    _check_epochs(rows)
+    assert sum(t["fidelity"] for t in payload["trials"]) == len(rows)
+    # two at once: the epochs' summed seconds exceed the wall time they were trained in
+    assert sum(float(r["cost_s"]) for r in rows) > max(float(r["elapsed_s"]) for r in rows) * 1.3
+    for name in ("config.yaml", "state.json", "run.log", "plots/incumbent.png", "plots/curves.png"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "state.json").read_text())["optimizer"]["pending"] == {}
+    assert load_best(run, registry=_registry(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
+
+
+def test_bad_parallel_options_are_one_line_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="--workers"):
+        _tune(tmp_path, MockAdapter(), 5.0, workers=0)
+    with pytest.raises(UsageError, match="--executor"):
+        _tune(tmp_path, MockAdapter(), 5.0, workers=2, executor="dask")
+    with pytest.raises(UsageError, match="--address"):
+        _tune(tmp_path, MockAdapter(), 5.0, workers=2, address="auto")
+    assert not (tmp_path / "run").exists()
+    result = run_cli("tune", str(tmp_path / "missing"), "--budget", "5", "--workers", "2", "--executor", "dask")
+    assert result.returncode == 2 and "--executor" in result.stderr
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import sys
+    from qtt_core.hookspecs import hookimpl
+    from qtt_core.registry import Registry
+    from qtt_core.testing import MockAdapter, make_shapes_data
+    from qtt_core.tuner import tune
+
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [MockAdapter(epoch_cost_s=0.25, sleep=True)]
+
+    registry = Registry(autoload=False, plugins=[Plugin()])
+    tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(sys.argv[2]), out=sys.argv[1],
+         resume=sys.argv[3] == "1", registry=registry, model="mock", optimizer="random", max_epochs=3, n_candidates=16,
+         device="cpu", workers=2)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_parallel_run_resumes_and_asks_its_trials_in_flight_again(tmp_path):
+    script = tmp_path / "run_tune.py"
+    script.write_text(KILLED_RUN)
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, str(script), str(out), "8", "0"], env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "trials.csv").is_file():
+        time.sleep(0.1)
+    time.sleep(1.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "result.json").exists()
+    before = json.loads((out / "state.json").read_text())
+    assert before["optimizer"]["pending"], "the kill should catch trials in flight"
+    subprocess.run([sys.executable, str(script), str(out), "8", "1"], check=True, timeout=120)
+    result = json.loads((out / "result.json").read_text())
+    assert result["elapsed_s"] <= 8 + 5
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    _check_epochs(rows)
+    assert len(rows) >= len(before["history"]["rows"])  # nothing finished was lost
+    assert "asked again" in (out / "run.log").read_text()
+
+
+@pytest.mark.slow
+def test_two_ray_workers_tune_sam_tiny_on_a_real_set_within_the_budget(tmp_path):
+    pytest.importorskip("ray")
+    data = require_shared("real", "kvasir_seg_sample")
+    budget_s = 40.0
+    started = time.monotonic()
+    result = run_cli(
+        "tune", str(data), "--budget", str(budget_s), "--model", "sam-tiny", "--workers", "2", "--executor", "ray",
+        "--out", str(tmp_path / "run"), "--max-epochs", "3", "--candidates", "32", "--device", "cpu", "--quiet", "--json",
+    )
+    wall_s = time.monotonic() - started
+    assert result.returncode == 0, result
+    assert wall_s <= budget_s + 5.0, f"{wall_s:.1f} s for a {budget_s:.0f} s budget"
+    payload = json.loads(result.stdout)
+    assert payload["elapsed_s"] <= budget_s + 5.0 and payload["weights"]
+    for name in RUN_FILES:
+        assert (tmp_path / "run" / name).is_file(), name
+    rows = list(csv.DictReader((tmp_path / "run" / "trials.csv").open()))
+    _check_epochs(rows)
+    assert any(r["status"] == "ok" for r in rows)
