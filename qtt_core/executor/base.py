@@ -73,6 +73,11 @@ class Executor(ABC):
     def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
         """Run ``jobs``; yield one result per job, a failed one instead of raising."""
 
+    @property
+    def capacity(self) -> int:
+        """How many jobs this executor runs at once (for progress displays and planning)."""
+        return 1
+
     def close(self) -> None:  # noqa: B027 - optional
         """Release workers and connections."""
 

@@ -1,0 +1,221 @@
+"""The ray executor: jobs run as Ray Core tasks on a local Ray instance or a cluster.
+
+Each job is one remote task that asks for ``cpus_per_job`` CPUs and ``gpus_per_job`` GPUs;
+results come back to the driver, which alone writes files. A job that raises is a failed
+result (``run_job`` never raises); a worker process that dies mid-job (killed, out of memory,
+its node lost) is started again up to ``max_retries`` times, then becomes a failed result.
+
+Workers build their own :class:`~qtt_core.registry.Registry`, so plugins reach them as
+importable module names: the driver's ``QTT_SEG_*`` variables (``QTT_SEG_PLUGINS``,
+``QTT_SEG_DISABLE_PLUGIN_AUTOLOAD``, ...) and ``PYTHONPATH`` travel with every task in its
+``runtime_env``. ``ray`` is imported only here, and only when this executor is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from qtt_core.errors import UsageError
+from qtt_core.executor.base import Executor, Job, JobResult
+from qtt_core.executor.worker import run_job
+
+__all__ = ["INSTALL_HINT", "RayExecutor"]
+
+INSTALL_HINT = "pip install 'qtt-seg[ray]'"
+#: environment variables that travel to the workers besides ``QTT_SEG_*``
+_FORWARDED_ENV = ("PYTHONPATH",)
+
+
+class RayExecutor(Executor):
+    """Runs jobs as Ray tasks, as many at once as the cluster has room for.
+
+    Args:
+        address: None starts a local Ray instance (unless this process is already connected);
+            ``"auto"`` or ``"HOST:PORT"`` joins a running cluster (``ray start --head``).
+        cpus_per_job: CPUs each job asks for (> 0); also the worker's torch thread count.
+        gpus_per_job: GPUs each job asks for (fractions share a GPU).
+        max_retries: how often a job whose worker process died is started again.
+        num_cpus: CPUs of a local instance (None: all of this machine's).
+        plugins: plugin module names the workers register besides ``QTT_SEG_PLUGINS``.
+        env_vars: more environment variables for the workers.
+
+    Raises:
+        UsageError: ray is not installed (names the install command), or a bad option.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        cpus_per_job: float = 1.0,
+        gpus_per_job: float = 0.0,
+        max_retries: int = 2,
+        num_cpus: int | None = None,
+        plugins: Sequence[str] = (),
+        env_vars: Mapping[str, str] | None = None,
+    ):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError(f"the ray executor needs Ray, which is not installed; {INSTALL_HINT}") from None
+        if not cpus_per_job > 0:
+            raise UsageError(f"cpus per job must be > 0, got {cpus_per_job}")
+        if gpus_per_job < 0 or max_retries < 0:
+            raise UsageError(f"gpus per job ({gpus_per_job}) and max retries ({max_retries}) must be >= 0")
+        self.address = address
+        self.cpus_per_job = float(cpus_per_job)
+        self.gpus_per_job = float(gpus_per_job)
+        self.max_retries = int(max_retries)
+        self.num_cpus = num_cpus
+        self.plugins = list(plugins)
+        self.env_vars = dict(env_vars or {})
+        self._started = False
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        """The ``ray`` module, initialised: joined, started, or as this process already had it."""
+        import ray
+
+        if ray.is_initialized():
+            return ray
+        options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+        try:
+            if self.address is None:
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, **options)
+            else:
+                ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            message = " ".join(str(error).split())[:200]
+            raise UsageError(
+                f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address"
+            ) from None
+        self._started = True
+        if self.address is None and self.gpus_per_job > ray.cluster_resources().get("GPU", 0):
+            raise UsageError(f"this machine has {ray.cluster_resources().get('GPU', 0):g} GPUs for Ray; lower --gpus-per-job {self.gpus_per_job:g}")
+        return ray
+
+    def close(self) -> None:
+        """Shut Ray down (or disconnect from the cluster) if this executor started it."""
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    @property
+    def threads(self) -> int:
+        """Torch threads of a job: its whole CPUs, at least one."""
+        return max(1, int(self.cpus_per_job))
+
+    @property
+    def capacity(self) -> int:
+        """Jobs the cluster runs at once: its CPUs (and GPUs) over what each job asks for."""
+        import ray
+
+        if not ray.is_initialized():
+            return 1
+        resources = ray.cluster_resources()
+        slots = int(resources.get("CPU", 0) // self.cpus_per_job)
+        if self.gpus_per_job > 0:
+            slots = min(slots, int(resources.get("GPU", 0) // self.gpus_per_job))
+        return max(1, slots)
+
+    def worker_env(self) -> dict[str, str]:
+        """Environment variables every task carries: plugins load as on the driver, torch
+        uses :attr:`threads` threads."""
+        from qtt_core.registry import PLUGINS_ENV
+
+        env = {k: v for k, v in os.environ.items() if k.startswith("QTT_SEG_") or k in _FORWARDED_ENV}
+        env["OMP_NUM_THREADS"] = str(self.threads)
+        if self.plugins:
+            env[PLUGINS_ENV] = ",".join(filter(None, [env.get(PLUGINS_ENV, ""), *self.plugins]))
+        env.update(self.env_vars)
+        return env
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+        """Run ``jobs``; yield each result as its task finishes.
+
+        ``jobs`` is consumed lazily: the next job is taken only when the cluster has room
+        for it, so a generator may choose it from the results yielded so far.
+        """
+        ray = self._connect()
+        from ray import exceptions
+
+        retryable = (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.OutOfMemoryError,
+                     exceptions.LocalRayletDiedError, exceptions.ObjectLostError)  # fmt: skip
+        task = ray.remote(_run_on_worker).options(
+            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0,
+            runtime_env={"env_vars": self.worker_env()},
+        )  # fmt: skip
+        threads = self.threads
+        pending = iter(jobs)
+        in_flight: dict[Any, tuple[Job, int]] = {}
+        exhausted = False
+        try:
+            while True:
+                slots = self.capacity
+                while not exhausted and len(in_flight) < slots:
+                    job = next(pending, None)
+                    if job is None:
+                        exhausted = True
+                    else:
+                        in_flight[task.remote(_portable(job), threads)] = (job, 1)
+                if not in_flight:
+                    return
+                [ref], _ = ray.wait(list(in_flight), num_returns=1)
+                job, attempt = in_flight.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except retryable as error:
+                    if attempt <= self.max_retries:
+                        in_flight[task.remote(_portable(job), threads)] = (job, attempt + 1)
+                        continue
+                    result = JobResult(job, "failed", reason=f"worker died {attempt} times: {_first_line(error)}")
+                except exceptions.RuntimeEnvSetupError as error:
+                    raise UsageError(f"Ray workers cannot set up their environment ({_first_line(error)[:200]}); check the cluster's Python packages") from None
+                except exceptions.RayError as error:
+                    result = JobResult(job, "failed", reason=f"{type(error).__name__}: {_first_line(error)}")
+                result.job, result.attempts = job, attempt
+                yield result
+        finally:
+            for ref in in_flight:
+                ray.cancel(ref, force=True)
+
+
+def _run_on_worker(job: Job, threads: int) -> JobResult:
+    """The remote task: one job with ``threads`` torch threads.
+
+    A fresh worker gets them from ``OMP_NUM_THREADS`` (see :meth:`RayExecutor.worker_env`)
+    when the job imports torch; a reused worker that already has torch is told here.
+    """
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    return run_job(job)
+
+
+def _portable(job: Job) -> Job:
+    """``job`` with relative paths that exist here made absolute (workers start elsewhere)."""
+    from qtt_core.data.synthetic import TASK_FAMILIES
+
+    changes = {}
+    if job.task not in TASK_FAMILIES and not Path(job.task).is_absolute() and Path(job.task).exists():
+        changes["task"] = str(Path(job.task).resolve())
+    if job.checkpoint and not Path(job.checkpoint).is_absolute() and Path(job.checkpoint).exists():
+        changes["checkpoint"] = str(Path(job.checkpoint).resolve())
+    return replace(job, **changes) if changes else job
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
