@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qtt_core.cli.output import err_console, stdout_console
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from qtt_core.metadataset.build import BuildProgress
 
 
 def build(
@@ -17,26 +24,78 @@ def build(
     out: Path = typer.Option(..., "--out", help="Meta-dataset file (.csv or .parquet); extended when it exists."),
     space: str = typer.Option(None, help="Search space name or YAML file (default: the model's space)."),
     seed: int = typer.Option(0, help="Seed of the configuration sample, the task splits and training."),
-    executor: str = typer.Option("local", help="Where jobs run: local (this process)."),
-    device: str = typer.Option("cpu", help="Device for training: cpu, cuda or cuda:N."),
-    checkpoint: Path = typer.Option(None, help="Local checkpoint of the model."),
+    executor: str = typer.Option("local", help="Where jobs run: local (this process, one at a time) or ray (a Ray instance or cluster)."),
+    address: str = typer.Option(None, help="Ray only: 'auto' or HOST:PORT of a running cluster (default: start a local Ray instance)."),
+    cpus_per_job: float = typer.Option(1.0, "--cpus-per-job", min=0.01, help="Ray only: CPUs each job asks for (also its torch threads)."),
+    gpus_per_job: float = typer.Option(0.0, "--gpus-per-job", min=0.0, help="Ray only: GPUs each job asks for (fractions share a GPU)."),
+    device: str = typer.Option(None, help="Device for training: cpu, cuda or cuda:N (default: cuda with --gpus-per-job > 0, else cpu)."),
+    checkpoint: Path = typer.Option(None, help="Local checkpoint of the model (a path every worker can read)."),
 ) -> None:
     """Train every sampled configuration on every task for --epochs; resumable, skips finished jobs."""
+    from qtt_core.errors import UsageError
     from qtt_core.executor import make_executor
     from qtt_core.metadataset.build import build_meta_dataset
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
-
-    def report(result, done: int, total: int) -> None:
-        status = "ok" if result.status == "ok" else f"failed: {result.reason}"
-        err_console.print(f"[{done}/{total}] {result.job.task} {result.job.config_id}: {status}")
-
-    with make_executor(executor) as runner:
+    if executor != "ray" and (address or cpus_per_job != 1.0 or gpus_per_job):
+        raise UsageError("--address, --cpus-per-job and --gpus-per-job need --executor ray")
+    options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job} if executor == "ray" else {}
+    device = device or ("cuda" if gpus_per_job > 0 else "cpu")
+    with make_executor(executor, **options) as runner, _progress_display() as show:
         summary = build_meta_dataset(
             model, task_list, configs, epochs, out, space=space, seed=seed, executor=runner,
-            on_result=report, device=device, checkpoint=str(checkpoint) if checkpoint else None,
+            on_progress=show, device=device, checkpoint=str(checkpoint) if checkpoint else None,
         )
     stdout_console.print(
         f"{summary.succeeded} runs recorded, {summary.failed} failed, {summary.skipped} already done "
         f"of {summary.planned}, in {summary.elapsed_s:.0f} s -> {summary.out}"
     )
+
+
+@contextmanager
+def _progress_display() -> Iterator[Callable[[BuildProgress], None]]:
+    """A progress callback: a rich bar on a terminal, one plain line per job otherwise."""
+    if not err_console.is_terminal:
+        yield _print_line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("meta build"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("running {task.fields[running]}, failed {task.fields[failed]}, {task.fields[eta]} left"),
+        console=err_console,
+    ) as bar:  # fmt: skip
+        task_id = bar.add_task("jobs", total=None, running=0, failed=0, eta="?")
+
+        def show(progress: BuildProgress) -> None:
+            bar.update(task_id, total=progress.total, completed=progress.done, running=progress.running,
+                       failed=progress.failed, eta=_duration(progress.eta_s))  # fmt: skip
+            if progress.result is not None and progress.result.status != "ok":
+                bar.console.print(f"failed: {_describe(progress)}", markup=False, highlight=False)
+
+        yield show
+
+
+def _print_line(progress: BuildProgress) -> None:
+    if progress.result is None:
+        err_console.print(f"{progress.total} jobs to run", markup=False, highlight=False)
+        return
+    err_console.print(
+        f"[{progress.done}/{progress.total}] {_describe(progress)}; running {progress.running}, "
+        f"failed {progress.failed}, {_duration(progress.eta_s)} left",
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+
+
+def _describe(progress: BuildProgress) -> str:
+    result = progress.result
+    status = "ok" if result.status == "ok" else f"failed: {result.reason}"
+    retried = f" (attempt {result.attempts})" if result.attempts > 1 else ""
+    return f"{result.job.task} {result.job.config_id}: {status}{retried}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"

@@ -19,7 +19,7 @@ import pandas as pd
 from qtt_core.executor.base import Executor, Job, JobResult
 from qtt_core.space import config_id, sample_configurations
 
-__all__ = ["BuildSummary", "build_meta_dataset", "plan_jobs"]
+__all__ = ["BuildProgress", "BuildSummary", "build_meta_dataset", "plan_jobs"]
 
 
 @dataclass
@@ -32,6 +32,33 @@ class BuildSummary:
     failed: int
     elapsed_s: float
     out: Path
+
+
+@dataclass
+class BuildProgress:
+    """Where a build stands, after each finished job (and once before the first).
+
+    Attributes:
+        total: jobs this call runs (those already in the file are not counted).
+        done: jobs finished, ``failed`` of them failed.
+        running: jobs running now (the executor's capacity, or fewer near the end).
+        elapsed_s: wall-clock seconds since the jobs were handed to the executor.
+        result: the job that just finished (None in the first call).
+    """
+
+    total: int
+    done: int
+    failed: int
+    running: int
+    elapsed_s: float
+    result: JobResult | None = None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate so far (None before the first job finished)."""
+        if not self.done:
+            return None
+        return self.elapsed_s / self.done * (self.total - self.done)
 
 
 def plan_jobs(model: str, tasks: Sequence[str], configs: Sequence[dict[str, Any]], epochs: int, seed: int, **job_options: Any) -> list[Job]:
@@ -50,7 +77,7 @@ def build_meta_dataset(
     seed: int = 0,
     executor: Executor | None = None,
     registry: Any = None,
-    on_result: Callable[[JobResult, int, int], None] | None = None,
+    on_progress: Callable[[BuildProgress], None] | None = None,
     **job_options: Any,
 ) -> BuildSummary:
     """Train ``n_configs`` configurations sampled from the model's space on every task.
@@ -58,7 +85,9 @@ def build_meta_dataset(
     Args:
         tasks: generated task family names or dataset paths (as ``tune`` takes them).
         out: the meta-dataset file (project format, CSV or Parquet); extended if present.
-        on_result: called with (result, done, total) after each row is written (progress).
+        executor: where jobs run (default: a :class:`LocalExecutor` with ``registry``); the
+            caller closes it. Whatever it is, only this process writes ``out``.
+        on_progress: called before the first job and after each row is written.
     """
     from qtt_core.executor.local import LocalExecutor
     from qtt_core.registry import Registry
@@ -70,18 +99,27 @@ def build_meta_dataset(
     configs = sample_configurations(registry.load_space(space_name), n_configs, seed=seed)
     jobs = plan_jobs(model, tasks, configs, epochs, seed, **job_options)
     out = Path(out)
+    _remove_stale_temporaries(out)
     rows = _read_rows(out)
     done = {(str(r["dataset"]), str(r["config_id"]), int(r["seed"])) for r in rows}
     todo = [job for job in jobs if job.key not in done]
     executor = executor or LocalExecutor(registry)
     succeeded = failed = 0
+    handed_over = time.monotonic()
+
+    def progress(result: JobResult | None) -> None:
+        if on_progress is not None:
+            finished = succeeded + failed
+            running = min(executor.capacity, len(todo) - finished)
+            on_progress(BuildProgress(len(todo), finished, failed, running, time.monotonic() - handed_over, result))
+
+    progress(None)
     for result in executor.run(todo):
         rows.append(_row(result, space_name, epochs))
         _write_rows(out, rows, epochs)
         succeeded += result.status == "ok"
         failed += result.status != "ok"
-        if on_result is not None:
-            on_result(result, succeeded + failed, len(todo))
+        progress(result)
     return BuildSummary(len(jobs), len(jobs) - len(todo), succeeded, failed, time.monotonic() - started, out)
 
 
@@ -105,6 +143,13 @@ def _row(result: JobResult, space: str, epochs: int) -> dict[str, Any]:
     for epoch in range(1, epochs + 1):
         row[f"epoch_{epoch}_score"] = result.scores[epoch - 1] if epoch <= len(result.scores) else np.nan
     return row
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Half-written copies of ``path`` left by a build that was killed while writing."""
+    if path.parent.is_dir():
+        for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+            temporary.unlink(missing_ok=True)
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
