@@ -224,6 +224,19 @@ class _Run:
         self.predictors = self.state.get("predictors", "")
         if not self.run.config.is_file():
             self.run.write_yaml(self.run.config, settings.to_dict())
+        pool = self._worker_pool() if settings.workers > 1 else None
+        if pool is None and settings.executor != "local":
+            log.info("one worker: trials train in this process (--executor %s needs --workers 2 or more)", settings.executor)
+        try:
+            if pool is not None:
+                pool.start()  # the workers start up while this process prepares the run
+            return self._execute(pool)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _execute(self, pool: Any) -> TuneResult:
+        settings = self.settings
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         self.candidates = self._candidates(space)
@@ -238,10 +251,7 @@ class _Run:
                 workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
             )
         )
-        pool = self._worker_pool() if settings.workers > 1 else None
         try:
-            if pool is not None:
-                pool.start()  # workers open their sessions while this one measures the zero-shot pass
             self._zero_shot(session)
             self._save()
             self._reconcile(session)
@@ -249,11 +259,9 @@ class _Run:
                 self._loop(session)
             else:
                 self._parallel_loop(session, pool)
-                pool.close()
+                pool.close()  # stops the workers: the final evaluation has the machine to itself
             return self._finish(session)
         finally:
-            if pool is not None:
-                pool.close()
             session.close()
 
     def _zero_shot(self, session: TuningSession) -> None:

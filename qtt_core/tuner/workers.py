@@ -17,6 +17,7 @@ and only the driver writes the run's own files; workers write nothing but sessio
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import time
@@ -31,6 +32,8 @@ from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Ask
 
 __all__ = ["RAY_INSTALL_HINT", "TrialOutcome", "WorkerPool", "make_worker_pool", "train_trial"]
+
+log = logging.getLogger("qtt_seg.tune")
 
 RAY_INSTALL_HINT = "pip install 'qtt-seg[ray]'"
 #: environment variables that travel to Ray workers besides ``QTT_SEG_*`` (plugins load there as here)
@@ -191,8 +194,6 @@ class RayWorkerPool(WorkerPool):
     def start(self) -> None:
         ray = self.ray
         if not ray.is_initialized():
-            import logging
-
             try:
                 if self.address is None:
                     ray.init(num_cpus=self.num_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
@@ -202,6 +203,9 @@ class RayWorkerPool(WorkerPool):
                 message = " ".join(str(error).split())[:200]
                 raise UsageError(f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address") from None
             self._started_ray = True
+        cpus = ray.cluster_resources().get("CPU", 0.0)
+        if self.workers * self.cpus_per_job > cpus:
+            log.warning("%d workers x %g CPUs do not fit the cluster's %g CPUs; the others wait for room", self.workers, self.cpus_per_job, cpus)
         actor = ray.remote(_TrialActor).options(
             num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_restarts=0,
             runtime_env={"env_vars": _worker_env(self.cpus_per_job)},

@@ -129,7 +129,7 @@ def test_killed_parallel_run_resumes_and_asks_its_trials_in_flight_again(tmp_pat
 @pytest.mark.slow
 def test_two_ray_workers_tune_sam_tiny_on_a_real_set_within_the_budget(tmp_path):
     pytest.importorskip("ray")
-    data = require_shared("real", "kvasir_seg_sample")
+    data = require_shared("real", "kvasir_seg_sample", "Kvasir-SEG")
     budget_s = 40.0
     started = time.monotonic()
     result = run_cli(
