@@ -65,3 +65,19 @@ def test_missing_file_and_unknown_space(files, tmp_path):
     meta, _, _ = files
     result = run_cli("bench", "replay", "--meta-dataset", meta)  # the file names space "synthetic", not registered
     assert result.returncode == 2 and "synthetic" in result.stderr
+
+
+def test_workers_option_labels_results_and_rejects_bad_counts(files):
+    meta, space, folder = files
+    result = run_cli(
+        "bench", "replay", "--meta-dataset", meta, "--space", space, "--optimizers", "random", "--seeds", "1",
+        "--budgets", "20", "--workers", "1,2", "--out", folder / "workers", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result
+    payload = json.loads(result.stdout)
+    assert set(payload["summary"]) == {"random", "random@2", "oracle"}
+    assert {row["workers"] for row in payload["rows"]} == {1, 2, None}
+    assert (folder / "workers" / "regret_vs_workers.png").is_file()
+    for bad in ("0", "two", "2,2"):
+        failed = run_cli("bench", "replay", "--meta-dataset", meta, "--space", space, "--workers", bad)
+        assert failed.returncode == 2 and "--workers" in failed.stderr, failed
