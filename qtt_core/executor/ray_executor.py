@@ -127,13 +127,17 @@ class RayExecutor(Executor):
             slots = min(slots, int(resources.get("GPU", 0) // self.gpus_per_job))
         return max(1, slots)
 
+    def _inherits_env(self) -> bool:
+        """Whether workers already have this process's environment: a local instance this
+        executor started, with nothing to add (no runtime environment: its workers start
+        sooner, and the ones Ray starts in advance are used)."""
+        return self._started and self.address is None and not self.plugins and not self.env_vars
+
     def worker_env(self) -> dict[str, str]:
-        """Environment variables every task carries: plugins load as on the driver, torch
-        uses :attr:`threads` threads."""
+        """Environment variables every task carries, so that plugins load as on the driver."""
         from qtt_core.registry import PLUGINS_ENV
 
         env = {k: v for k, v in os.environ.items() if k.startswith("QTT_SEG_") or k in _FORWARDED_ENV}
-        env["OMP_NUM_THREADS"] = str(self.threads)
         if self.plugins:
             env[PLUGINS_ENV] = ",".join(filter(None, [env.get(PLUGINS_ENV, ""), *self.plugins]))
         env.update(self.env_vars)
@@ -152,10 +156,10 @@ class RayExecutor(Executor):
 
         retryable = (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.OutOfMemoryError,
                      exceptions.LocalRayletDiedError, exceptions.ObjectLostError)  # fmt: skip
-        task = ray.remote(_run_on_worker).options(
-            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0,
-            runtime_env={"env_vars": self.worker_env()},
-        )  # fmt: skip
+        options: dict[str, Any] = {"num_cpus": self.cpus_per_job, "num_gpus": self.gpus_per_job, "max_retries": 0}
+        if not self._inherits_env():
+            options["runtime_env"] = {"env_vars": self.worker_env()}
+        task = ray.remote(_run_on_worker).options(**options)
         threads = self.threads
         pending = iter(jobs)
         in_flight: dict[Any, tuple[Job, int]] = {}
@@ -194,13 +198,15 @@ class RayExecutor(Executor):
 def _run_on_worker(job: Job, threads: int) -> JobResult:
     """The remote task: one job with ``threads`` torch threads.
 
-    A fresh worker gets them from ``OMP_NUM_THREADS`` (see :meth:`RayExecutor.worker_env`)
-    when the job imports torch; a reused worker that already has torch is told here.
+    A worker that has not imported torch yet gets them through ``OMP_NUM_THREADS`` when the
+    job imports it; one that has (a reused worker) is told directly.
     """
     import sys
 
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     return run_job(job)
 
 
