@@ -350,8 +350,13 @@ class _Run:
         return make_worker_pool(settings.executor, settings.workers, self.adapter, request, load_data, address=settings.address, **options)
 
     def _parallel_loop(self, session: TuningSession, pool: Any) -> None:
-        """Keep every worker busy until the deadline; tell and record results as they arrive."""
-        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"])
+        """Keep every worker busy until the deadline; tell and record results as they arrive.
+
+        Workers get a deadline :data:`STRAGGLER_GRACE_S` earlier than the sequential loop's, the
+        time the driver then waits at most for a trial that has not stopped (and stopping the
+        workers takes) before the final phase.
+        """
+        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"] + STRAGGLER_GRACE_S)
         idle, running = list(range(pool.workers)), {}
         while True:
             while idle and time.monotonic() < deadline:

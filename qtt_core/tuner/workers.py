@@ -206,10 +206,10 @@ class RayWorkerPool(WorkerPool):
         cpus = ray.cluster_resources().get("CPU", 0.0)
         if self.workers * self.cpus_per_job > cpus:
             log.warning("%d workers x %g CPUs do not fit the cluster's %g CPUs; the others wait for room", self.workers, self.cpus_per_job, cpus)
-        actor = ray.remote(_TrialActor).options(
-            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_restarts=0,
-            runtime_env={"env_vars": _worker_env(self.cpus_per_job)},
-        )  # fmt: skip
+        options: dict[str, Any] = {"num_cpus": self.cpus_per_job, "num_gpus": self.gpus_per_job, "max_restarts": 0}
+        if self.address is not None:  # a cluster's workers get the plugin environment; a local instance inherits it
+            options["runtime_env"] = {"env_vars": _worker_env(self.cpus_per_job)}  # (and reuses its prestarted workers)
+        actor = ray.remote(_TrialActor).options(**options)
         threads = max(1, int(self.cpus_per_job))
         self._actors = [actor.remote(self.adapter, self.request, self.load_data, threads) for _ in range(self.workers)]
         for handle in self._actors:
