@@ -42,14 +42,9 @@ def make_predictors(csv: str | Path, out: str | Path = PREDICTORS_DIR, seed: int
         csv: a meta-dataset file in the published QTT-SEG format.
         seed: seeds meta-training.
     """
-    from qtt_core.metadataset.io import read_meta_dataset
-    from qtt_core.registry import Registry
-    from qtt_core.surrogates import meta_train_predictors, save_predictors
+    from qtt_core.surrogates.fit_file import fit_predictors_file
 
-    space = Registry().load_space("qtt-seg-sam2")
-    meta = read_meta_dataset(csv, space)
-    performance, cost = meta_train_predictors(meta, space, seed=seed)
-    return save_predictors(out, performance, cost)
+    return Path(fit_predictors_file(csv, out, space="qtt-seg-sam2", seed=seed)["out"])
 
 
 def main() -> None:
