@@ -78,7 +78,7 @@ def _progress_display() -> Iterator[Callable[[BuildProgress], None]]:
 
 def _print_line(progress: BuildProgress) -> None:
     if progress.result is None:
-        err_console.print(f"{progress.total} jobs to run", markup=False, highlight=False)
+        err_console.print(f"jobs to run: {progress.total}", markup=False, highlight=False)
         return
     err_console.print(
         f"[{progress.done}/{progress.total}] {_describe(progress)}; running {progress.running}, "

@@ -45,7 +45,8 @@ class RayExecutor(Executor):
         env_vars: more environment variables for the workers.
 
     Raises:
-        UsageError: ray is not installed (names the install command), or a bad option.
+        UsageError: ray is not installed (names the install command), a bad option, or
+            nothing answers at ``address`` (Ray itself is started or joined at the first run).
     """
 
     name = "ray"
@@ -68,6 +69,7 @@ class RayExecutor(Executor):
             raise UsageError(f"cpus per job must be > 0, got {cpus_per_job}")
         if gpus_per_job < 0 or max_retries < 0:
             raise UsageError(f"gpus per job ({gpus_per_job}) and max retries ({max_retries}) must be >= 0")
+        _check_reachable(address)
         self.address = address
         self.cpus_per_job = float(cpus_per_job)
         self.gpus_per_job = float(gpus_per_job)
@@ -220,6 +222,26 @@ def _portable(job: Job) -> Job:
     if job.checkpoint and not Path(job.checkpoint).is_absolute() and Path(job.checkpoint).exists():
         changes["checkpoint"] = str(Path(job.checkpoint).resolve())
     return replace(job, **changes) if changes else job
+
+
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail fast on a ``HOST:PORT`` nobody listens at (``ray.init`` would retry for minutes).
+
+    Raises:
+        UsageError: the address is malformed or nothing answers there within ``timeout_s``.
+    """
+    import socket
+
+    if address is None or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            f"no Ray cluster answers at --address {address} ({error}); start one with `ray start --head` or give HOST:PORT of its head"
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Asking for the ray executor without Ray installed is one line naming the install command."""
+"""Mistakes with the ray executor are one line: Ray not installed (naming the install command), a
+cluster that does not answer, Ray options without the ray executor."""
 
 from __future__ import annotations
 
@@ -31,3 +32,11 @@ def test_ray_options_need_the_ray_executor(tmp_path):
     result = run_cli("meta", "build", "--model", "sam-tiny", "--tasks", "shapes-binary", "--configs", "1",
                      "--epochs", "1", "--out", tmp_path / "meta.csv", "--address", "auto")  # fmt: skip
     assert result.returncode == 2 and "--executor ray" in result.stderr
+
+
+def test_an_address_nobody_answers_at_is_one_line(tmp_path):
+    pytest.importorskip("ray")
+    result = run_cli("meta", "build", "--model", "sam-tiny", "--tasks", "shapes-binary", "--configs", "1", "--epochs", "1",
+                     "--out", tmp_path / "meta.csv", "--executor", "ray", "--address", "127.0.0.1:1")  # fmt: skip
+    assert result.returncode == 2 and "no Ray cluster answers at --address 127.0.0.1:1" in result.stderr, result
+    assert len(result.stderr.strip().splitlines()) == 1
