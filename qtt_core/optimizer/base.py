@@ -50,12 +50,18 @@ class Optimizer(ABC):
     #: registry name, e.g. "quick", "random", "portfolio"
     name: str = ""
 
+    #: True when ``ask`` uses ``remaining_s``: its choices depend on the budget, so a benchmark
+    #: must run it once per budget (see :func:`qtt_core.replay.run_replay`)
+    budget_aware: bool = False
+
     @abstractmethod
-    def ask(self, reserve: bool = False) -> Ask | None:
+    def ask(self, reserve: bool = False, remaining_s: float | None = None) -> Ask | None:
         """The next (configuration, epoch) to train; None when nothing (free) is left worth training.
 
         Args:
             reserve: mark the returned configuration as in flight (parallel drivers).
+            remaining_s: seconds left in the run, when the driver knows them (optimisers that
+                are not :attr:`budget_aware` ignore it).
         """
 
     @abstractmethod

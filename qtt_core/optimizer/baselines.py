@@ -47,8 +47,8 @@ class _SequentialBaseline(Optimizer):
 
     # -- ask/tell -------------------------------------------------------------------------
 
-    def ask(self, reserve: bool = False) -> Ask | None:
-        """The first candidate in order that is neither finished, failed nor in flight.
+    def ask(self, reserve: bool = False, remaining_s: float | None = None) -> Ask | None:
+        """The first candidate in order that is neither finished, failed nor in flight (``remaining_s`` is ignored).
 
         With trials in flight, the next free candidates in order start meanwhile, so ``N``
         workers train ``N`` candidates side by side, each to ``max_epochs``.

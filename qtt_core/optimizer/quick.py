@@ -1,11 +1,20 @@
 """Quick-Tune: meta-learned, multi-fidelity, cost-aware Bayesian optimisation (freeze-thaw).
 
 For every candidate still worth training, the performance predictor gives the posterior
-of its score at its next epoch (epoch 1 from an empty curve for untried ones). The
-acquisition is BoTorch's (log) expected improvement over the best score seen so far at
-that epoch (the overall best when nothing reached that epoch yet), divided by the
-predicted seconds of that epoch raised to ``cost_power``. The argmax is trained one more
-epoch; a configuration continues from where it stopped.
+of its score at a target epoch given its curve so far (an empty curve for untried ones). The
+acquisition is BoTorch's (log) expected improvement of that score, divided by the predicted
+seconds per epoch raised to ``cost_power``. The argmax is trained one more epoch; a
+configuration continues from where it stopped.
+
+The target epoch (``fidelity``): Quick-Tune looks at the *next* epoch, against the best score
+seen at that epoch. When the driver says how many seconds are left (``ask(remaining_s=...)``,
+as ``tune`` and the replay benchmark do), the default ``"budget"`` looks instead at the last
+epoch each candidate can still reach in that time, against the best score seen so far: with
+60 s left and 15 s epochs an untried candidate is judged by its predicted score at epoch 4,
+a candidate at epoch 2 by its score at epoch 6. Early in a long run that is the final epoch;
+near the end it favours continuing what is good over starting what cannot finish. On the
+recorded SAM 2 runs this lowered the mean normalised regret at 60/120/180 s from
+0.180/0.100/0.068 (next epoch) to 0.166/0.097/0.054 (same predictors, see the README).
 
 Trials in flight (parallel workers, see :mod:`qtt_core.optimizer.base`) are never asked
 again until told, and the acquisition accounts for them with the *kriging believer*: for
@@ -41,6 +50,8 @@ __all__ = ["QuickTuneOptimizer"]
 
 #: candidates per posterior call in :meth:`QuickTuneOptimizer.ask`
 ACQUISITION_CHUNK = 256
+#: where the acquisition looks (see :class:`QuickTuneOptimizer`)
+FIDELITIES = ("budget", "next", "final")
 
 
 class QuickTuneOptimizer(Optimizer):
@@ -67,9 +78,12 @@ class QuickTuneOptimizer(Optimizer):
             candidate's next epoch, else the overall best; as in Quick-Tune) or
             ``"overall"`` (the best score seen at any epoch).
         fidelity: where EI looks: ``"next"`` (the score at the candidate's next epoch, as in
-            Quick-Tune) or ``"final"`` (its score at ``max_epochs`` given its curve so far,
-            against the best score seen at any epoch). Either way the candidate is trained
-            one more epoch.
+            Quick-Tune), ``"final"`` (its score at ``max_epochs`` given its curve so far,
+            against the best score seen at any epoch) or ``"budget"`` (the default: its score
+            at the last epoch it can still reach, ``min(max_epochs, reached + remaining_s /
+            predicted seconds per epoch)``, against the best score seen at any epoch; with
+            no ``remaining_s`` given to :meth:`ask` this is ``"next"``). Either way the
+            candidate is trained one more epoch.
     """
 
     name = "quick"
@@ -90,7 +104,7 @@ class QuickTuneOptimizer(Optimizer):
         n_warmup: int = 3,
         fit_steps: int = 100,
         threshold: str = "epoch",
-        fidelity: str = "next",
+        fidelity: str = "budget",
     ):
         if max_epochs < 1:
             raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
@@ -110,8 +124,8 @@ class QuickTuneOptimizer(Optimizer):
         if threshold not in ("epoch", "overall"):
             raise UsageError(f"threshold is {threshold!r}; give 'epoch' or 'overall'")
         self.threshold = threshold
-        if fidelity not in ("next", "final"):
-            raise UsageError(f"fidelity is {fidelity!r}; give 'next' or 'final'")
+        if fidelity not in FIDELITIES:
+            raise UsageError(f"fidelity is {fidelity!r}; give one of {', '.join(FIDELITIES)}")
         self.fidelity = fidelity
         if predictors is None and meta_train is not None:
             predictors = meta_train_predictors(meta_train, space, seed=seed)
@@ -126,6 +140,11 @@ class QuickTuneOptimizer(Optimizer):
         self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
         self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
         self._reset()
+
+    @property
+    def budget_aware(self) -> bool:  # type: ignore[override]
+        """Its asks depend on ``remaining_s`` (``fidelity="budget"``)."""
+        return self.fidelity == "budget"
 
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
@@ -233,11 +252,36 @@ class QuickTuneOptimizer(Optimizer):
     def _next_inputs(self, rows: np.ndarray, final: bool = False) -> torch.Tensor:
         """Inputs for the score at each row's next epoch (or at ``max_epochs`` when ``final``)."""
         lengths = self.pool.lengths[rows]
-        targets = np.full(len(rows), self.max_epochs) if final else lengths + 1
+        return self._inputs_at(rows, np.full(len(rows), self.max_epochs) if final else lengths + 1)
+
+    def _inputs_at(self, rows: np.ndarray, targets: np.ndarray) -> torch.Tensor:
+        """Inputs for the score of each row at its epoch in ``targets`` given its curve so far."""
+        lengths = self.pool.lengths[rows]
         return self.performance.inputs(self._encoded[rows], self.metafeatures, self.pool.curves[rows], lengths, targets)
 
+    def _target_epochs(self, rows: np.ndarray, remaining_s: float | None) -> np.ndarray:
+        """The epoch the acquisition looks at for each row (1-based, at most ``max_epochs``).
+
+        ``"budget"`` with ``remaining_s``: the last epoch the row can reach in the time left
+        at its predicted seconds per epoch (at least its next one).
+        """
+        lengths = self.pool.lengths[rows]
+        if self.fidelity == "final":
+            return np.full(len(rows), self.max_epochs)
+        if self.fidelity == "budget" and remaining_s is not None:
+            affordable = np.floor(max(float(remaining_s), 0.0) / np.maximum(self._pool_cost_s[rows], 1e-9))
+            return np.clip(lengths + np.maximum(affordable.astype(int), 1), 1, self.max_epochs)
+        return lengths + 1
+
     # -------------------------------------------------------------------- ask
-    def ask(self, reserve: bool = False) -> Ask | None:
+    def ask(self, reserve: bool = False, remaining_s: float | None = None) -> Ask | None:
+        """The candidate with the highest cost-weighted log EI, to be trained one more epoch.
+
+        Args:
+            reserve: mark it as in flight (parallel drivers).
+            remaining_s: seconds left in the run, for ``fidelity="budget"`` (None: look at
+                the next epoch).
+        """
         busy = np.array(sorted(self.pool.index_of(cid) for cid in self.pending()), dtype=int)
         rows = self.pool.active()
         if len(busy):
@@ -249,13 +293,16 @@ class QuickTuneOptimizer(Optimizer):
             for index in self._warmup_order:
                 if int(index) in untried:
                     return self._mark_pending(self._ask_for(int(index), info={"reason": "warm-up"}), reserve)
-        X = self._next_inputs(rows, final=self.fidelity == "final")
+        targets = self._target_epochs(rows, remaining_s)
+        X = self._inputs_at(rows, targets)
+        looks_at_next = self.fidelity == "next" or (self.fidelity == "budget" and remaining_s is None)
         with self._pending_fantasies(busy):
-            best_f = self._thresholds(rows, X)
+            best_f = self._thresholds(rows, X, per_epoch=looks_at_next and self.threshold == "epoch")
             log_ei = self._log_expected_improvement(X, best_f)
         utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
         best = int(np.argmax(utility))
-        return self._mark_pending(self._ask_for(int(rows[best]), info={"log_ei": float(log_ei[best]), "utility": float(utility[best])}), reserve)
+        info = {"log_ei": float(log_ei[best]), "utility": float(utility[best]), "target_epoch": int(targets[best])}
+        return self._mark_pending(self._ask_for(int(rows[best]), info=info), reserve)
 
     def _warming_up(self, busy: np.ndarray) -> bool:
         """Without meta-training: fewer than ``n_warmup`` tried or in flight, or the first fit still waits for them."""
@@ -302,12 +349,12 @@ class QuickTuneOptimizer(Optimizer):
             threshold = torch.as_tensor(best_f / self.performance.score_scale, dtype=mean.dtype)
             return (_log_ei_helper((mean - threshold) / sigma) + sigma.log()).numpy()
 
-    def _thresholds(self, rows: np.ndarray, X: torch.Tensor) -> np.ndarray:
-        """Per candidate: best score seen at its next epoch, else the overall best, else the best predicted mean."""
+    def _thresholds(self, rows: np.ndarray, X: torch.Tensor, per_epoch: bool) -> np.ndarray:
+        """Per candidate: the best score seen at its next epoch (``per_epoch``) or at any epoch,
+        falling back to the overall best, else to the best predicted mean."""
         next_epochs = self.pool.lengths[rows] + 1
         best_at = self.pool.best_score_at_epoch()  # length max_epochs, NaN where none
         overall = self.pool.best_score()
-        per_epoch = self.threshold == "epoch" and self.fidelity == "next"
         thresholds = best_at[next_epochs - 1] if per_epoch else np.full(len(rows), overall)
         if np.isnan(overall):
             mean, _ = self.performance.predict(X)

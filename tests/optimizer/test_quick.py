@@ -173,3 +173,31 @@ def test_meta_trained_quick_finds_a_near_best_configuration_much_better_than_ran
         found = max(held_out.curves[i, e - 1] for i, e in zip(order, epochs, strict=True))
         random_regrets.append((best - found) / (best - worst))
     assert quick < 0.35 and quick < 0.7 * np.mean(random_regrets), (quick, np.mean(random_regrets))
+
+
+def test_budget_fidelity_judges_each_candidate_at_the_epoch_it_can_still_reach(space, pool):
+    sprinter, stayer = config_id(pool[0]), config_id(pool[1])
+
+    def score(config, epoch):  # sprinter: quick start, low plateau; stayer: slow start, best at the end
+        cid = config_id(config)
+        if cid == sprinter:
+            return 0.6 + 0.01 * epoch
+        if cid == stayer:
+            return 0.2 * epoch
+        return 0.1
+
+    def make():
+        predictors = (MockPerformancePredictor(space, score, max_epochs=MAX_EPOCHS), MockCostPredictor(space, lambda c: 10.0))
+        return QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0, predictors=predictors, cost_power=0.0)
+
+    assert make().budget_aware
+    short, long, unknown = make().ask(remaining_s=25.0), make().ask(remaining_s=500.0), make().ask()
+    assert short.config_id == sprinter and short.info["target_epoch"] == 2  # 25 s: two 10 s epochs
+    assert long.config_id == stayer and long.info["target_epoch"] == MAX_EPOCHS
+    assert unknown.config_id == sprinter  # no budget given: Quick-Tune's next epoch
+    assert all(a.epoch == 1 for a in (short, long, unknown))  # either way it trains one more epoch
+    optimizer = make()
+    optimizer.tell(stayer, 1, 0.2, 10.0)
+    continued = optimizer.ask(remaining_s=45.0)  # stayer can reach 1 + 4 epochs, the others 4
+    assert continued.config_id == stayer and continued.epoch == 2 and continued.info["target_epoch"] == 5
+    assert not mock_quick(space, pool, fidelity="next").budget_aware
