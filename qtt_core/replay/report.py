@@ -77,6 +77,8 @@ def plot_regret_vs_workers(result: ReplayResult, path: Path) -> None:
             series = means.loc[(name, budget)]
             axes.plot(series.index, series.values, marker="o", linestyle=styles[j % len(styles)], color=f"C{i}", label=f"{name}, {budget:g} s")
     axes.set_xscale("log", base=2)
+    counts = sorted(runs.workers.unique())
+    axes.set_xticks(counts, [str(int(w)) for w in counts])
     axes.set_xlabel("simulated parallel workers")
     axes.set_ylabel("mean normalised regret")
     axes.set_ylim(-0.02, 1.02)
