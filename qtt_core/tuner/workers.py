@@ -36,6 +36,9 @@ __all__ = ["RAY_INSTALL_HINT", "TrialOutcome", "WorkerPool", "make_worker_pool",
 log = logging.getLogger("qtt_seg.tune")
 
 RAY_INSTALL_HINT = "pip install 'qtt-seg[ray]'"
+#: seconds that stopping the Ray workers and shutting a local instance down take: trials on Ray
+#: get a deadline that much earlier, so that the final phase still fits the budget
+RAY_STOP_S = 2.0
 #: environment variables that travel to Ray workers besides ``QTT_SEG_*`` (plugins load there as here)
 _FORWARDED_ENV = ("PYTHONPATH",)
 
@@ -216,7 +219,8 @@ class RayWorkerPool(WorkerPool):
             handle.warm_up.remote()  # build the model and time a validation pass while the driver does the same
 
     def submit(self, worker: int, ask: Ask, deadline: float) -> None:
-        ref = self._actors[worker].train.remote(ask.config_id, dict(ask.config), ask.epoch, deadline - time.monotonic())
+        seconds_left = deadline - RAY_STOP_S - time.monotonic()
+        ref = self._actors[worker].train.remote(ask.config_id, dict(ask.config), ask.epoch, seconds_left)
         self._in_flight[ref] = (worker, ask)
 
     def wait(self, timeout_s: float) -> list[TrialOutcome]:
