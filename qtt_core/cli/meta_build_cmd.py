@@ -26,7 +26,7 @@ def build(
     seed: int = typer.Option(0, help="Seed of the configuration sample, the task splits and training."),
     executor: str = typer.Option("local", help="Where jobs run: local (this process, one at a time) or ray (a Ray instance or cluster)."),
     address: str = typer.Option(None, help="Ray only: 'auto' or HOST:PORT of a running cluster (default: start a local Ray instance)."),
-    cpus_per_job: float = typer.Option(1.0, "--cpus-per-job", min=0.01, help="Ray only: CPUs each job asks for (also its torch threads)."),
+    cpus_per_job: float = typer.Option(None, "--cpus-per-job", min=0.01, help="CPUs per job: its torch threads; with ray also the CPUs its task asks for (default 1; local: torch's default)."),
     gpus_per_job: float = typer.Option(0.0, "--gpus-per-job", min=0.0, help="Ray only: GPUs each job asks for (fractions share a GPU)."),
     device: str = typer.Option(None, help="Device for training: cpu, cuda or cuda:N (default: cuda with --gpus-per-job > 0, else cpu)."),
     checkpoint: Path = typer.Option(None, help="Local checkpoint of the model (a path every worker can read)."),
@@ -37,9 +37,13 @@ def build(
     from qtt_core.metadataset.build import build_meta_dataset
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
-    if executor != "ray" and (address or cpus_per_job != 1.0 or gpus_per_job):
-        raise UsageError("--address, --cpus-per-job and --gpus-per-job need --executor ray")
-    options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job} if executor == "ray" else {}
+    if executor != "ray" and (address or gpus_per_job):
+        raise UsageError("--address and --gpus-per-job need --executor ray")
+    options = {"address": address, "cpus_per_job": cpus_per_job or 1.0, "gpus_per_job": gpus_per_job} if executor == "ray" else {}
+    if executor != "ray" and cpus_per_job:
+        import torch
+
+        torch.set_num_threads(max(1, int(cpus_per_job)))  # jobs run in this process
     device = device or ("cuda" if gpus_per_job > 0 else "cpu")
     with make_executor(executor, **options) as runner, _progress_display() as show:
         summary = build_meta_dataset(

@@ -95,6 +95,8 @@ class RayExecutor(Executor):
                 ray.init(address=self.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
             message = " ".join(str(error).split())[:200]
+            if self.address is None:
+                raise UsageError(f"a local Ray instance did not start ({message}); see `ray start --head` for why") from None
             raise UsageError(
                 f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address"
             ) from None

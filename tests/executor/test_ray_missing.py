@@ -31,7 +31,7 @@ def test_ray_executor_without_ray(monkeypatch, tmp_path):
 def test_ray_options_need_the_ray_executor(tmp_path):
     result = run_cli("meta", "build", "--model", "sam-tiny", "--tasks", "shapes-binary", "--configs", "1",
                      "--epochs", "1", "--out", tmp_path / "meta.csv", "--address", "auto")  # fmt: skip
-    assert result.returncode == 2 and "--executor ray" in result.stderr
+    assert result.returncode == 2 and "--address and --gpus-per-job need --executor ray" in result.stderr
 
 
 def test_an_address_nobody_answers_at_is_one_line(tmp_path):
