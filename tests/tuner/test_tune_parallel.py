@@ -130,7 +130,7 @@ def test_killed_parallel_run_resumes_and_asks_its_trials_in_flight_again(tmp_pat
 def test_two_ray_workers_tune_sam_tiny_on_a_real_set_within_the_budget(tmp_path):
     pytest.importorskip("ray")
     data = require_shared("real", "kvasir_seg_sample", "Kvasir-SEG")
-    budget_s = 60.0  # Ray's start-up and the workers' imports take 15-60 s of it on a busy machine
+    budget_s = 75.0  # Ray start-up and the workers' imports take 15-60 s of it on a busy machine
     started = time.monotonic()
     result = run_cli(
         "tune", str(data), "--budget", str(budget_s), "--model", "sam-tiny", "--workers", "2", "--executor", "ray",
