@@ -155,8 +155,9 @@ class ThreadWorkerPool(WorkerPool):
         for thread in self._threads:
             thread.shutdown(wait=False, cancel_futures=True)
         for worker, session in enumerate(self._sessions):
-            if session is not None and worker not in self._busy:
+            if session is not None and worker not in self._busy:  # a straggler's session is left to its thread
                 session.close()
+                self._sessions[worker] = None
 
 
 class RayWorkerPool(WorkerPool):
