@@ -117,6 +117,10 @@ def run_replay(
             seeds then differ only in what the optimiser itself randomises).
         progress: called with a short message after each run.
 
+    An optimiser whose choices depend on the time left (``optimizer.budget_aware``, Quick-Tune's
+    default) runs once per budget, told the seconds left to that budget at each ask; its
+    regret-over-time curve is that of the run to the largest budget.
+
     Raises:
         UsageError: unknown dataset or optimiser, bad budgets, seeds or workers.
     """
@@ -145,16 +149,28 @@ def run_replay(
                 options.update({"predictors": shared} if shared is not None else {})
             for count in worker_counts:
                 for seed in range(seeds):
-                    optimizer = make_optimizer(
-                        name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
-                        meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
-                    )  # fmt: skip
+                    seed_options = dict(options)
+                    if "predictors" not in seed_options:  # meta-train once per seed, for every budget's run
+                        own = meta_trained_predictors(name, meta_train=meta_train, space=space, seed=seed)
+                        seed_options.update({"predictors": own} if own is not None else {})
+
+                    def fresh(seed: int = seed, name: str = name, options: dict = seed_options) -> Any:
+                        return make_optimizer(
+                            name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
+                            meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
+                        )  # fmt: skip
+
+                    optimizer = fresh()
                     if seed == 0 and count == worker_counts[0]:
                         quality.append({"dataset": dataset, "optimizer": name, **predictor_quality(optimizer, pool)})
                     trace = simulate_run(optimizer, pool, horizon_s, count_optimizer_time=count_optimizer_time, workers=count)
+                    traces = {budget: trace for budget in budgets}
+                    if optimizer.budget_aware:  # its choices depend on the budget: one run per budget
+                        for budget in budgets[:-1]:
+                            traces[budget] = simulate_run(fresh(), pool, budget, count_optimizer_time=count_optimizer_time, workers=count)
                     for budget in budgets:
-                        score, epochs, configs = trace.incumbent_at(budget)
-                        rows.append(_row(dataset, budget, name, count, seed, score, reference, epochs, configs, trace.optimizer_time_s))
+                        score, epochs, configs = traces[budget].incumbent_at(budget)
+                        rows.append(_row(dataset, budget, name, count, seed, score, reference, epochs, configs, traces[budget].optimizer_time_s))
                     curves[run_label(name, count)].append(_regret_over_time(trace, times_s, y_star, y_min))
                     if progress is not None:
                         progress(f"{dataset} {run_label(name, count)} seed {seed}")

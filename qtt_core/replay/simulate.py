@@ -8,7 +8,9 @@ each free worker asks (``ask(reserve=True)``: the optimiser knows what is in fli
 own time, trains on its own clock, and the tells arrive in order of finish time: before a
 worker asks at time ``t``, every epoch that ended by ``t`` has been told. An ask's and a
 tell's measured time is charged to the worker that asked or finished (the driver's work is
-not serialised across workers: a small optimism when asks are slow against epochs).
+not serialised across workers: a small optimism when asks are slow against epochs). A
+budget-aware optimiser (``optimizer.budget_aware``) is told at each ask the seconds left to
+``horizon_s`` on the asking worker's clock.
 """
 
 from __future__ import annotations
@@ -227,7 +229,10 @@ class _Simulation:
 
     def _ask(self, worker: int) -> bool:
         """``worker`` asks and starts training; False when the optimiser has nothing free."""
-        ask = self._timed(worker, self.optimizer.ask, *([] if self.workers == 1 else [True]))
+        options: dict[str, Any] = {"reserve": True} if self.workers > 1 else {}
+        if getattr(self.optimizer, "budget_aware", False):
+            options["remaining_s"] = self.horizon_s - self.clock.free_at_s[worker]
+        ask = self._timed(worker, lambda: self.optimizer.ask(**options))
         if ask is None:
             return False
         row = self.index.get(ask.config_id)

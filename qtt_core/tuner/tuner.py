@@ -295,7 +295,7 @@ class _Run:
     def _loop(self, session: TuningSession) -> None:
         deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"])
         while time.monotonic() < deadline:
-            ask = self.optimizer.ask()
+            ask = self.optimizer.ask(remaining_s=deadline - time.monotonic())
             if ask is None:
                 log.info("the optimiser has nothing left to try")
                 return
@@ -360,7 +360,7 @@ class _Run:
         idle, running = list(range(pool.workers)), {}
         while True:
             while idle and time.monotonic() < deadline:
-                ask = self.optimizer.ask(reserve=True)
+                ask = self.optimizer.ask(reserve=True, remaining_s=deadline - time.monotonic())
                 if ask is None:
                     break  # nothing free now: wait for a result (or stop, when none is running)
                 worker = idle.pop(0)

@@ -208,3 +208,57 @@ def test_predictor_quality_uses_the_optimisers_predictions(meta):
     assert quality["spearman_final"] > 0.9
     assert quality["median_rel_error_cost"] == pytest.approx(0.5)
     assert np.isnan(predictor_quality(RandomSearch(pool.configs, 10), pool)["spearman_final"])
+
+
+class _BudgetAware(_Fixed):
+    """A fixed list of asks that records the ``remaining_s`` each ask is told."""
+
+    budget_aware = True
+
+    def __init__(self, pool, asks):
+        super().__init__(pool, asks)
+        self.remaining: list[float] = []
+
+    def ask(self, remaining_s=None):
+        self.remaining.append(remaining_s)
+        return super().ask()
+
+
+def test_budget_aware_optimisers_are_told_the_time_left_to_the_horizon(meta):
+    pool = ReplayPool.from_meta_dataset(meta, "d0")
+    optimizer = _BudgetAware(pool, [(0, 1), (0, 2), (1, 1)])
+    trace = simulate_run(optimizer, pool, 1000.0, count_optimizer_time=False)
+    ends = [e.end_s for e in trace.events]
+    assert optimizer.remaining[0] == 1000.0
+    assert optimizer.remaining[1:len(ends) + 1] == pytest.approx([1000.0 - end for end in ends])
+
+
+def test_a_budget_aware_optimiser_runs_once_per_budget(meta):
+    from qtt_core.optimizer.factory import make_optimizer
+    from qtt_core.space import config_id
+    from qtt_core.testing import MockCostPredictor, MockPerformancePredictor
+
+    space = synthetic_space()
+    pool = ReplayPool.from_meta_dataset(meta, "d0")
+    speed = {cid: rank / len(pool.config_ids) for rank, cid in enumerate(pool.config_ids)}
+
+    def score(config, epoch):  # fast starters plateau low, slow starters end high
+        rate = speed[config_id(config)]
+        return (1 - rate) * 0.5 + rate * epoch / 10
+
+    cost_s = float(np.median(pool.epoch_cost_s))
+    predictors = (MockPerformancePredictor(space, score, max_epochs=10), MockCostPredictor(space, lambda c: cost_s))
+
+    def fresh():
+        return make_optimizer("quick", candidates=pool.configs, space=space, metafeatures=pool.metafeatures, meta_train=None,
+                              max_epochs=pool.num_epochs, seed=0, predictors=predictors, cost_power=0.0)
+
+    result = run_replay(meta, datasets=["d0"], budgets=BUDGETS, seeds=1, optimizers=("quick",), space=space,
+                        optimizer_options={"quick": {"predictors": predictors, "cost_power": 0.0}}, count_optimizer_time=False)
+    horizon = simulate_run(fresh(), pool, max(BUDGETS), count_optimizer_time=False)
+    differs = False
+    for row in (r for r in result.rows if r["optimizer"] == "quick"):
+        alone = simulate_run(fresh(), pool, row["budget_s"], count_optimizer_time=False)
+        assert (row["epochs"], row["configs"]) == alone.incumbent_at(row["budget_s"])[1:]
+        differs |= alone.incumbent_at(row["budget_s"])[1:] != horizon.incumbent_at(row["budget_s"])[1:]
+    assert differs  # a run to the largest budget would have chosen differently at a smaller one
