@@ -313,18 +313,7 @@ class _Run:
             if not reports:
                 log.info("no time left for another epoch")
                 return
-            for report in reports:
-                self.optimizer.tell(report.config_id, report.epoch, report.score, report.cost_s)
-                first = report.epoch == ask.epoch
-                self._record(
-                    EpochRow(
-                        report.config_id, report.epoch, report.score, report.cost_s, self.clock.elapsed_s(),
-                        ask.predicted_score if first else float("nan"), ask.predicted_cost_s if first else float("nan"),
-                        report.train_loss,
-                    ),
-                    ask.config,
-                )
-                log.info("%s epoch %d: val IoU %.4f in %.1f s", report.config_id, report.epoch, report.score, report.cost_s)
+            self._tell_reports(ask, reports)
             self._save()
             session.release(ask.config_id)
 
@@ -396,7 +385,15 @@ class _Run:
             self.optimizer.release(ask.config_id)
             log.info("worker %d: no time left for another epoch", outcome.worker)
             return False
-        for report in outcome.reports:
+        self._tell_reports(ask, outcome.reports, f" (worker {outcome.worker})")
+        if ask.config_id in self.optimizer.pending():
+            self.optimizer.release(ask.config_id)  # stopped before the asked epoch (deadline)
+            return False
+        return True
+
+    def _tell_reports(self, ask: Any, reports: list, where: str = "") -> None:
+        """Tell the optimiser each finished epoch of ``ask`` and record it (the asked epoch with its predictions)."""
+        for report in reports:
             self.optimizer.tell(report.config_id, report.epoch, report.score, report.cost_s)
             first = report.epoch == ask.epoch
             self._record(
@@ -407,11 +404,7 @@ class _Run:
                 ),
                 ask.config,
             )
-            log.info("%s epoch %d: val IoU %.4f in %.1f s (worker %d)", report.config_id, report.epoch, report.score, report.cost_s, outcome.worker)
-        if ask.config_id in self.optimizer.pending():
-            self.optimizer.release(ask.config_id)  # stopped before the asked epoch (deadline)
-            return False
-        return True
+            log.info("%s epoch %d: val IoU %.4f in %.1f s%s", report.config_id, report.epoch, report.score, report.cost_s, where)
 
     def _record(self, row: EpochRow, config: dict[str, Any]) -> None:
         self.history.add(row, config)

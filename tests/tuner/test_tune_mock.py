@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
+from helpers import kill_and_resume_mock_tune
 
 from qtt_core.errors import UsageError
 from qtt_core.hookspecs import hookimpl
@@ -87,44 +83,10 @@ def test_a_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     assert "injected failure" in (tmp_path / "run" / "run.log").read_text()
 
 
-KILLED_RUN = textwrap.dedent(
-    """
-    import sys
-    from qtt_core.hookspecs import hookimpl
-    from qtt_core.registry import Registry
-    from qtt_core.testing import MockAdapter, make_shapes_data
-    from qtt_core.tuner import tune
-
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [MockAdapter(epoch_cost_s=0.25, sleep=True)]
-
-    registry = Registry(autoload=False, plugins=[Plugin()])
-    tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(sys.argv[2]), out=sys.argv[1],
-         resume=sys.argv[3] == "1", registry=registry, model="mock", optimizer="random", max_epochs=3, n_candidates=16, device="cpu")
-    """
-)
-
-
 @pytest.mark.slow
 def test_killed_run_resumes_with_the_time_that_was_left(tmp_path):
-    script = tmp_path / "run_tune.py"
-    script.write_text(KILLED_RUN)
-    out = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, str(script), str(out), "8", "0"], env=os.environ.copy())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "trials.csv").is_file():
-        time.sleep(0.1)
-    time.sleep(1.5)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (out / "result.json").exists()
-    before = json.loads((out / "state.json").read_text())
-    subprocess.run([sys.executable, str(script), str(out), "8", "1"], check=True, timeout=120)
-    result = json.loads((out / "result.json").read_text())
+    before, result, rows, out = kill_and_resume_mock_tune(tmp_path, 8, workers=1, kill_after_s=1.5)
     assert result["elapsed_s"] <= 8 + 5
-    rows = list(csv.DictReader((out / "trials.csv").open()))
     epochs = [(r["config_id"], r["epoch"]) for r in rows if r["status"] == "ok"]
     assert len(epochs) == len(set(epochs)), "an epoch was recorded twice"
     assert len(rows) >= len(before["history"]["rows"])  # nothing finished was lost

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from collections import Counter
 
 import pytest
 
-from helpers import require_shared, run_cli
+from helpers import kill_and_resume_mock_tune, require_shared, run_cli
 from qtt_core.errors import UsageError
 from qtt_core.hookspecs import hookimpl
 from qtt_core.registry import Registry
@@ -81,46 +76,11 @@ def test_bad_parallel_options_are_one_line_usage_errors(tmp_path):
     assert result.returncode == 2 and "--executor" in result.stderr
 
 
-KILLED_RUN = textwrap.dedent(
-    """
-    import sys
-    from qtt_core.hookspecs import hookimpl
-    from qtt_core.registry import Registry
-    from qtt_core.testing import MockAdapter, make_shapes_data
-    from qtt_core.tuner import tune
-
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [MockAdapter(epoch_cost_s=0.25, sleep=True)]
-
-    registry = Registry(autoload=False, plugins=[Plugin()])
-    tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(sys.argv[2]), out=sys.argv[1],
-         resume=sys.argv[3] == "1", registry=registry, model="mock", optimizer="random", max_epochs=3, n_candidates=16,
-         device="cpu", workers=2)
-    """
-)
-
-
 @pytest.mark.slow
 def test_killed_parallel_run_resumes_and_asks_its_trials_in_flight_again(tmp_path):
-    script = tmp_path / "run_tune.py"
-    script.write_text(KILLED_RUN)
-    out = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, str(script), str(out), "8", "0"], env=os.environ.copy())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "trials.csv").is_file():
-        time.sleep(0.1)
-    time.sleep(1.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (out / "result.json").exists()
-    before = json.loads((out / "state.json").read_text())
+    before, result, rows, out = kill_and_resume_mock_tune(tmp_path, 8, workers=2, kill_after_s=1.2)
     assert before["optimizer"]["pending"], "the kill should catch trials in flight"
-    subprocess.run([sys.executable, str(script), str(out), "8", "1"], check=True, timeout=120)
-    result = json.loads((out / "result.json").read_text())
     assert result["elapsed_s"] <= 8 + 5
-    rows = list(csv.DictReader((out / "trials.csv").open()))
     _check_epochs(rows)
     assert len(rows) >= len(before["history"]["rows"])  # nothing finished was lost
     assert "asked again" in (out / "run.log").read_text()
