@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
+from botorch.settings import validate_input_scaling
 from botorch.models.transforms.outcome import Standardize
 from ConfigSpace import ConfigurationSpace
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -91,7 +92,8 @@ class CostPredictor:
 
     def _fit(self, X: torch.Tensor, log_cost_s: np.ndarray) -> None:
         Y = torch.as_tensor(log_cost_s, dtype=torch.float64).reshape(-1, 1)
-        self.model = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
+        with validate_input_scaling(False):  # inputs are one-hot/ordinal codes and scaled meta-features by design
+            self.model = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
         torch.manual_seed(self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # inputs are in [0, 1] and [-3, 3] by construction
@@ -161,7 +163,8 @@ class CostPredictor:
         predictor.scaler = MetaFeatureScaler.from_dict(settings["scaler"])
         predictor.meta_trained = bool(settings["meta_trained"])
         tensors = load_file(str(Path(folder) / f"{stem}.safetensors"))
-        model = SingleTaskGP(tensors["train_X"], tensors["train_Y"], outcome_transform=Standardize(m=1))
+        with validate_input_scaling(False):
+            model = SingleTaskGP(tensors["train_X"], tensors["train_Y"], outcome_transform=Standardize(m=1))
         model.load_state_dict({k[len("state."):]: v for k, v in tensors.items() if k.startswith("state.")})
         model.eval()
         predictor.model = model

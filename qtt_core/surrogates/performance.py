@@ -22,6 +22,7 @@ import torch
 from ConfigSpace import ConfigurationSpace
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
+from botorch.settings import validate_input_scaling
 from botorch.models.transforms.outcome import Standardize
 from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -201,7 +202,8 @@ class PerformancePredictor:
             start = self.encoder.dim
             columns = [c for c in columns if not start <= c < start + self.scaler.dim]
         covar = get_covar_module_with_dim_scaled_prior(ard_num_dims=len(columns), active_dims=columns)
-        return SingleTaskGP(X, Y, covar_module=covar, outcome_transform=Standardize(m=1))
+        with validate_input_scaling(False):  # inputs are codes, scaled meta-features and curves by design
+            return SingleTaskGP(X, Y, covar_module=covar, outcome_transform=Standardize(m=1))
 
     def _fit_prior(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
         """GP on the change from the last observed score (the score itself for empty curves)."""
