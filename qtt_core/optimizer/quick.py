@@ -8,13 +8,14 @@ configuration continues from where it stopped.
 
 The target epoch (``fidelity``): Quick-Tune looks at the *next* epoch, against the best score
 seen at that epoch. When the driver says how many seconds are left (``ask(remaining_s=...)``,
-as ``tune`` and the replay benchmark do), the default ``"budget"`` looks instead at the last
-epoch each candidate can still reach in that time, against the best score seen so far: with
-60 s left and 15 s epochs an untried candidate is judged by its predicted score at epoch 4,
-a candidate at epoch 2 by its score at epoch 6. Early in a long run that is the final epoch;
-near the end it favours continuing what is good over starting what cannot finish. On the
-recorded SAM 2 runs this lowered the mean normalised regret at 60/120/180 s from
-0.180/0.100/0.068 (next epoch) to 0.166/0.097/0.054 (same predictors, see the README).
+as ``tune`` and the replay benchmark do), ``"budget"`` (the default with meta-trained
+predictors) looks instead at the last epoch each candidate can still reach in that time,
+against the best score seen so far: with 60 s left and 15 s epochs an untried candidate is
+judged by its predicted score at epoch 4, a candidate at epoch 2 by its score at epoch 6.
+Early in a long run that is the final epoch; near the end it favours continuing what is good
+over starting what cannot finish. In the replay on the recorded SAM 2 runs (8 datasets held
+out in turn) it lowered the mean normalised regret at 60/120/180 s from 0.180/0.102/0.068
+(next epoch) to 0.166/0.089/0.054.
 
 Trials in flight (parallel workers, see :mod:`qtt_core.optimizer.base`) are never asked
 again until told, and the acquisition accounts for them with the *kriging believer*: for
@@ -79,11 +80,14 @@ class QuickTuneOptimizer(Optimizer):
             ``"overall"`` (the best score seen at any epoch).
         fidelity: where EI looks: ``"next"`` (the score at the candidate's next epoch, as in
             Quick-Tune), ``"final"`` (its score at ``max_epochs`` given its curve so far,
-            against the best score seen at any epoch) or ``"budget"`` (the default: its score
-            at the last epoch it can still reach, ``min(max_epochs, reached + remaining_s /
-            predicted seconds per epoch)``, against the best score seen at any epoch; with
-            no ``remaining_s`` given to :meth:`ask` this is ``"next"``). Either way the
-            candidate is trained one more epoch.
+            against the best score seen at any epoch) or ``"budget"`` (its score at the last
+            epoch it can still reach, ``min(max_epochs, reached + remaining_s / predicted
+            seconds per epoch)``, against the best score seen at any epoch; with no
+            ``remaining_s`` given to :meth:`ask` this is ``"next"``). Either way the candidate
+            is trained one more epoch. Default: ``"budget"`` with meta-trained predictors,
+            ``"next"`` without (a GP fit on a few first epochs of this run cannot say much
+            about epoch 10; on the recorded SAM 2 runs ``"budget"`` made ``quick-nometa``
+            worse).
     """
 
     name = "quick"
@@ -104,7 +108,7 @@ class QuickTuneOptimizer(Optimizer):
         n_warmup: int = 3,
         fit_steps: int = 100,
         threshold: str = "epoch",
-        fidelity: str = "budget",
+        fidelity: str | None = None,
     ):
         if max_epochs < 1:
             raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
@@ -124,9 +128,8 @@ class QuickTuneOptimizer(Optimizer):
         if threshold not in ("epoch", "overall"):
             raise UsageError(f"threshold is {threshold!r}; give 'epoch' or 'overall'")
         self.threshold = threshold
-        if fidelity not in FIDELITIES:
+        if fidelity is not None and fidelity not in FIDELITIES:
             raise UsageError(f"fidelity is {fidelity!r}; give one of {', '.join(FIDELITIES)}")
-        self.fidelity = fidelity
         if predictors is None and meta_train is not None:
             predictors = meta_train_predictors(meta_train, space, seed=seed)
         if predictors is None:
@@ -136,6 +139,7 @@ class QuickTuneOptimizer(Optimizer):
             predictors = copy.deepcopy(tuple(predictors))  # conditioning must not leak between runs
         self.performance, self.cost = predictors
         self.meta_trained = bool(self.performance.meta_trained)
+        self.fidelity = fidelity or ("budget" if self.meta_trained else "next")
         self._encoded = self.performance.encoder.encode(self.pool.configs)
         self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
         self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))

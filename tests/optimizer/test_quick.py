@@ -201,3 +201,5 @@ def test_budget_fidelity_judges_each_candidate_at_the_epoch_it_can_still_reach(s
     continued = optimizer.ask(remaining_s=45.0)  # stayer can reach 1 + 4 epochs, the others 4
     assert continued.config_id == stayer and continued.epoch == 2 and continued.info["target_epoch"] == 5
     assert not mock_quick(space, pool, fidelity="next").budget_aware
+    nometa = QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0)
+    assert nometa.name == "quick-nometa" and nometa.fidelity == "next"  # no meta-learned prior: Quick-Tune's next epoch
