@@ -88,3 +88,10 @@ def test_schedules_follow_their_settings():
     assert onecycle[0] == pytest.approx(1e-4) and max(onecycle) > 5e-4 and onecycle[-1] < max(onecycle)
     plateau = _lrs({"sched": "plateau", "patience_epochs": 0, "decay_rate": 0.5}, 4, scores=[0.5, 0.4, 0.6, 0.6])
     assert plateau == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4])
+
+
+@pytest.mark.parametrize(("epochs", "steps_per_epoch", "pct_start"), [(10, 1, 0.1), (2, 1, 0.3), (3, 1, 0.1), (1, 1, 0.1), (1, 2, 0.5)])
+def test_one_cycle_works_with_very_few_updates(epochs, steps_per_epoch, pct_start):
+    """A tiny dataset (one batch an epoch): 10 updates at pct_start 0.1 made torch divide by zero."""
+    lrs = _lrs({"sched": "onecycle", "onecycle_pct_start": pct_start, "onecycle_div_factor": 10}, epochs, steps_per_epoch)
+    assert len(lrs) == epochs and 0 < min(lrs) and max(lrs) <= 1e-3 + 1e-12

@@ -55,7 +55,7 @@ class LrSchedule:
                 optimizer,
                 max_lr=config.lr,
                 total_steps=self.total_updates,
-                pct_start=config.onecycle_pct_start,
+                pct_start=_one_cycle_warmup_fraction(config.onecycle_pct_start, self.total_updates),
                 div_factor=config.onecycle_div_factor,
                 final_div_factor=config.onecycle_final_div_factor,
             )
@@ -108,3 +108,16 @@ def _timm_arguments(config: TrainConfig, max_epochs: int) -> dict[str, Any]:
     if config.sched == "poly":
         return {**common, "sched": "poly", "num_epochs": max_epochs, "decay_rate": config.poly_power, "warmup_epochs": warmup}
     raise ValueError(f"unknown schedule {config.sched!r}")
+
+
+def _one_cycle_warmup_fraction(pct_start: float, total_updates: int) -> float:
+    """``pct_start`` moved so that both one-cycle phases have a length above zero.
+
+    torch's ``OneCycleLR`` ends its warm-up at update ``pct_start * total - 1`` and its decay at
+    ``total - 1``, and divides by each phase's length: with few updates (a tiny dataset, a large
+    batch) a phase of length zero raised ``ZeroDivisionError``. Warm-up ends strictly between
+    update 0 and the last one when ``1.5 / total <= pct_start <= 1 - 0.5 / total``.
+    """
+    if total_updates < 2:
+        return pct_start  # one update: no phase boundary is ever crossed
+    return min(max(pct_start, 1.5 / total_updates), 1.0 - 0.5 / total_updates)
