@@ -66,6 +66,19 @@ def run_cli(*args: str) -> CliResult:
     return CliResult(code, stdout.getvalue(), stderr.getvalue())
 
 
+def registry_with(*adapters: Any) -> Any:
+    """A registry holding only these model adapters (no plugins loaded from the environment)."""
+    from qtt_core.hookspecs import hookimpl
+    from qtt_core.registry import Registry
+
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return list(adapters)
+
+    return Registry(autoload=False, plugins=[Plugin()])
+
+
 _MOCK_TUNE_SCRIPT = textwrap.dedent(
     """
     import sys

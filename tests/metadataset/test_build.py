@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+from helpers import registry_with
 
 from qtt_core.data.synthetic import TASK_FAMILIES, generate_task
 from qtt_core.executor import Job, LocalExecutor, load_task, run_job
-from qtt_core.hookspecs import hookimpl
 from qtt_core.metadataset.build import build_meta_dataset
 from qtt_core.registry import Registry
 from qtt_core.space import sample_configurations
 from qtt_core.testing import MockAdapter
 
-
-def _registry(adapter: MockAdapter) -> Registry:
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [adapter]
-
-    return Registry(autoload=False, plugins=[Plugin()])
 
 
 def test_rows_failures_and_an_idempotent_rerun(tmp_path):
@@ -27,7 +19,7 @@ def test_rows_failures_and_an_idempotent_rerun(tmp_path):
     failing = sample_configurations(space, 3, seed=5)[1]
     from qtt_core.space import config_id
 
-    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(failing)}))
+    registry = registry_with(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(failing)}))
     out = tmp_path / "meta.csv"
     tasks = ["shapes-binary", "blobs-grey"]
     summary = build_meta_dataset("mock", tasks, 3, 2, out, seed=5, registry=registry)
@@ -68,7 +60,7 @@ def test_generated_tasks_are_deterministic_and_varied():
 
 
 def test_local_executor_yields_one_result_per_job():
-    registry = _registry(MockAdapter(epoch_cost_s=0.0))
+    registry = registry_with(MockAdapter(epoch_cost_s=0.0))
     jobs = [Job("mock", "shapes-binary", f"c{i}", {"lr": 1e-4 * (i + 1)}, 2) for i in range(3)]
     results = list(LocalExecutor(registry).run(jobs))
     assert [r.job for r in results] == jobs and all(len(r.scores) == 2 for r in results)
@@ -84,7 +76,7 @@ def test_readers_skip_the_failed_rows_of_a_built_file(tmp_path):
     space = Registry(autoload=False).load_space("sam-lora")
     configs = sample_configurations(space, 3, seed=2)
     out = tmp_path / "meta.csv"
-    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(configs[0])}))
+    registry = registry_with(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(configs[0])}))
     build_meta_dataset("mock", ["shapes-binary"], 3, 2, out, seed=2, registry=registry)
     assert (pd.read_csv(out)["status"] == "failed").sum() == 1
     table = read_meta_dataset(out, space=space)
@@ -92,7 +84,7 @@ def test_readers_skip_the_failed_rows_of_a_built_file(tmp_path):
     assert config_id(configs[0]) not in {config_id(c) for c in table.configs}
 
     all_failed = tmp_path / "failed.csv"
-    registry = _registry(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(c) for c in configs}))
+    registry = registry_with(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(c) for c in configs}))
     build_meta_dataset("mock", ["shapes-binary"], 3, 2, all_failed, seed=2, registry=registry)
     with pytest.raises(UsageError, match="no rows besides 3 failed runs"):
         read_meta_dataset(all_failed)

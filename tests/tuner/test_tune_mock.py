@@ -7,29 +7,20 @@ import json
 import time
 
 import pytest
-from helpers import kill_and_resume_mock_tune
+from helpers import kill_and_resume_mock_tune, registry_with
 
 from qtt_core.errors import UsageError
-from qtt_core.hookspecs import hookimpl
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, sample_configurations
 from qtt_core.testing import MockAdapter, make_shapes_data
 from qtt_core.tuner import load_best, tune
 
 
-def _registry(adapter: MockAdapter) -> Registry:
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [adapter]
-
-    return Registry(autoload=False, plugins=[Plugin()])
-
 
 def _tune(tmp_path, adapter, budget_s=3.0, **options):
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
     options = {"model": "mock", "optimizer": "random", "max_epochs": 3, "n_candidates": 16, "device": "cpu", **options}
-    return tune(data, budget_s, out=tmp_path / "run", registry=_registry(adapter), **options)
+    return tune(data, budget_s, out=tmp_path / "run", registry=registry_with(adapter), **options)
 
 
 def test_run_keeps_the_budget_and_writes_a_complete_folder(tmp_path):
@@ -49,7 +40,7 @@ def test_run_keeps_the_budget_and_writes_a_complete_folder(tmp_path):
     for name in ("config.yaml", "state.json", "run.log", "plots/incumbent.png", "plots/curves.png", "plots/predicted_vs_observed.png"):
         assert (run / name).is_file(), name
     assert len(list((run / "overlays").glob("*.png"))) == 2
-    assert load_best(run, registry=_registry(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
+    assert load_best(run, registry=registry_with(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
 
 
 def test_best_config_is_the_best_latest_validation_score(tmp_path):
@@ -68,7 +59,7 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
 
 def test_resume_needs_a_run(tmp_path):
     with pytest.raises(UsageError, match="no run to resume"):
-        tune(make_shapes_data(), 5, out=tmp_path / "nothing", resume=True, registry=_registry(MockAdapter()), model="mock")
+        tune(make_shapes_data(), 5, out=tmp_path / "nothing", resume=True, registry=registry_with(MockAdapter()), model="mock")
 
 
 def test_a_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):

@@ -10,29 +10,19 @@ from collections import Counter
 
 import pytest
 
-from helpers import kill_and_resume_mock_tune, require_shared, run_cli
+from helpers import kill_and_resume_mock_tune, registry_with, require_shared, run_cli
 from qtt_core.errors import UsageError
-from qtt_core.hookspecs import hookimpl
-from qtt_core.registry import Registry
 from qtt_core.testing import MockAdapter, make_shapes_data
 from qtt_core.tuner import load_best, tune
 
 RUN_FILES = ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png")
 
 
-def _registry(adapter: MockAdapter) -> Registry:
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [adapter]
-
-    return Registry(autoload=False, plugins=[Plugin()])
-
 
 def _tune(tmp_path, adapter, budget_s, **options):
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
     options = {"model": "mock", "optimizer": "random", "max_epochs": 3, "n_candidates": 16, "device": "cpu", **options}
-    return tune(data, budget_s, out=tmp_path / "run", registry=_registry(adapter), **options)
+    return tune(data, budget_s, out=tmp_path / "run", registry=registry_with(adapter), **options)
 
 
 def _check_epochs(rows):
@@ -61,7 +51,7 @@ def test_two_workers_keep_the_budget_and_train_twice_as_much(tmp_path):
     for name in ("config.yaml", "state.json", "run.log", "plots/incumbent.png", "plots/curves.png"):
         assert (run / name).is_file(), name
     assert json.loads((run / "state.json").read_text())["optimizer"]["pending"] == {}
-    assert load_best(run, registry=_registry(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
+    assert load_best(run, registry=registry_with(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
 
 
 def test_bad_parallel_options_are_one_line_usage_errors(tmp_path):
