@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from reference import VARIANTS, reference_update
 
 pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
 
@@ -24,17 +24,6 @@ from qtt_sam.engine import EngineContext, TrainConfig, build_trial, train_epoch 
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore  # noqa: E402
 from qtt_sam2.wrapper import Sam2Wrapper, build_sam2_model  # noqa: E402
 
-#: decoder training on a frozen encoder, no augmentation: the setting where caching applies
-BASE = {
-    "lr": 1e-4, "weight_decay": 0.0, "sched": "constant", "lora": 0, "train_mask_decoder": 1,
-    "train_prompt_encoder": 0, "loss": "bce_dice", "resolution_scale": 1.0, "box_jitter": 0.05, "grad_clip": 1.0,
-}
-VARIANTS = {
-    "reference-bs1-uncached": ({**BASE, "batch_size": 1}, False),
-    "bs4-uncached": ({**BASE, "batch_size": 4}, False),
-    "bs4-cached": ({**BASE, "batch_size": 4}, True),
-    "lora-bs4": ({**BASE, "batch_size": 4, "lora": 1, "lora_targets": "qkv+mlp"}, False),
-}
 _CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -105,14 +94,7 @@ def _reference_epoch(model: str, device: str, n_images: int):
                 image_embeddings=maps[2], image_pe=sam.sam_prompt_encoder.get_dense_pe(), sparse_prompt_embeddings=sparse,
                 dense_prompt_embeddings=dense, multimask_output=False, repeat_image=False, high_res_features=high_res,
             )
-            logits = F.interpolate(low, size=mask.shape, mode="bilinear", align_corners=False)[:, 0]
-            target = torch.from_numpy(mask > 0).float().to(device)[None]
-            probs = logits.sigmoid()
-            dice = 1 - (2 * (probs * target).sum() + 1) / (probs.sum() + target.sum() + 1)
-            loss = F.binary_cross_entropy_with_logits(logits, target) + dice
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            reference_update(optimizer, low, mask, device)
         if device == "cuda":
             torch.cuda.synchronize()
 

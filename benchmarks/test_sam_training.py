@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from reference import VARIANTS, reference_update
 
 from qtt_core.testing import make_shapes_data
 from qtt_sam.architectures import build_sam
@@ -23,18 +23,6 @@ from qtt_sam.engine import EngineContext, TrainConfig, build_trial, train_epoch
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.wrapper import SamWrapper
 
-#: decoder training on a frozen encoder, no augmentation: the setting where caching applies
-BASE = {
-    "optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.0, "sched": "constant", "lora": 0, "train_mask_decoder": 1,
-    "train_prompt_encoder": 0, "loss": "bce_dice", "resolution_scale": 1.0, "box_jitter": 0.05, "grad_clip": 1.0,
-}
-VARIANTS = {
-    "reference-bs1-uncached": ({**BASE, "batch_size": 1}, False),
-    "bs4-uncached": ({**BASE, "batch_size": 4}, False),
-    "bs4-cached": ({**BASE, "batch_size": 4}, True),
-    "bs1-cached": ({**BASE, "batch_size": 1}, True),
-    "lora-bs4": ({**BASE, "batch_size": 4, "lora": 1, "lora_targets": "qkv+mlp"}, False),
-}
 
 
 class _RandomWeights(SamWrapper):
@@ -104,14 +92,7 @@ def _reference_setup(model: str, device: str, n_images: int):
             box = torch.tensor([[xs.min(), ys.min(), xs.max(), ys.max()]], dtype=torch.float32, device=device)
             sparse, dense = sam.prompt_encoder(points=None, boxes=box, masks=None)
             low, _ = sam.mask_decoder(embedding, sam.prompt_encoder.get_dense_pe(), sparse, dense, multimask_output=False)
-            logits = F.interpolate(low, size=mask.shape, mode="bilinear", align_corners=False)[:, 0]
-            target = torch.from_numpy(mask > 0).float().to(device)[None]
-            probs = logits.sigmoid()
-            dice = 1 - (2 * (probs * target).sum() + 1) / (probs.sum() + target.sum() + 1)
-            loss = F.binary_cross_entropy_with_logits(logits, target) + dice
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            reference_update(optimizer, low, mask, device)
         if device == "cuda":
             torch.cuda.synchronize()
 
