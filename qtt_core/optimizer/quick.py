@@ -253,10 +253,9 @@ class QuickTuneOptimizer(Optimizer):
         Y = torch.as_tensor(self.pool.curves[rows, lengths], dtype=torch.float64).unsqueeze(-1)
         return X, Y
 
-    def _next_inputs(self, rows: np.ndarray, final: bool = False) -> torch.Tensor:
-        """Inputs for the score at each row's next epoch (or at ``max_epochs`` when ``final``)."""
-        lengths = self.pool.lengths[rows]
-        return self._inputs_at(rows, np.full(len(rows), self.max_epochs) if final else lengths + 1)
+    def _next_inputs(self, rows: np.ndarray) -> torch.Tensor:
+        """Inputs for the score at each row's next epoch."""
+        return self._inputs_at(rows, self.pool.lengths[rows] + 1)
 
     def _inputs_at(self, rows: np.ndarray, targets: np.ndarray) -> torch.Tensor:
         """Inputs for the score of each row at its epoch in ``targets`` given its curve so far."""
