@@ -3,6 +3,9 @@
 Resumable and tolerant: rows are written (atomically) as jobs finish; a re-run with the same
 arguments skips jobs whose rows exist, keyed by (task, configuration, seed); a job that
 fails becomes a row with ``status = failed`` and its ``reason`` (readers skip such rows).
+Failed rows count as done on a re-run unless ``retry_failed`` is set: then their jobs run
+again, and each failed row is replaced by its new result when that arrives (a build killed
+half-way keeps the rows it has not retried yet).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ def build_meta_dataset(
     executor: Executor | None = None,
     registry: Any = None,
     on_progress: Callable[[BuildProgress], None] | None = None,
+    retry_failed: bool = False,
     **job_options: Any,
 ) -> BuildSummary:
     """Train ``n_configs`` configurations sampled from the model's space on every task.
@@ -88,6 +92,8 @@ def build_meta_dataset(
         executor: where jobs run (default: a :class:`LocalExecutor` with ``registry``); the
             caller closes it. Whatever it is, only this process writes ``out``.
         on_progress: called before the first job and after each row is written.
+        retry_failed: run again the planned jobs whose rows say ``status = failed`` (a
+            failure for a reason that has since gone: memory, a lost worker, a fixed bug).
     """
     from qtt_core.executor.local import LocalExecutor
     from qtt_core.registry import Registry
@@ -101,8 +107,9 @@ def build_meta_dataset(
     out = Path(out)
     _remove_stale_temporaries(out)
     rows = _read_rows(out)
-    done = {(str(r["dataset"]), str(r["config_id"]), int(r["seed"])) for r in rows}
-    todo = [job for job in jobs if job.key not in done]
+    done = {_key(r): i for i, r in enumerate(rows)}
+    retry = {key: i for key, i in done.items() if retry_failed and rows[i].get("status") == "failed"}
+    todo = [job for job in jobs if job.key not in done or job.key in retry]
     executor = executor or LocalExecutor(registry)
     succeeded = failed = 0
     handed_over = time.monotonic()
@@ -115,12 +122,21 @@ def build_meta_dataset(
 
     progress(None)
     for result in executor.run(todo):
-        rows.append(_row(result, space_name, epochs))
+        row = _row(result, space_name, epochs)
+        if result.job.key in retry:
+            rows[retry[result.job.key]] = row
+        else:
+            rows.append(row)
         _write_rows(out, rows, epochs)
         succeeded += result.status == "ok"
         failed += result.status != "ok"
         progress(result)
     return BuildSummary(len(jobs), len(jobs) - len(todo), succeeded, failed, time.monotonic() - started, out)
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, int]:
+    """A row's job key, as :attr:`Job.key`: (task, configuration id, seed)."""
+    return str(row["dataset"]), str(row["config_id"]), int(row["seed"])
 
 
 def _row(result: JobResult, space: str, epochs: int) -> dict[str, Any]:

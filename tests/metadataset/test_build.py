@@ -41,6 +41,29 @@ def test_rows_failures_and_an_idempotent_rerun(tmp_path):
     assert len(pd.read_csv(out)) == 9
 
 
+def test_retry_failed_replaces_the_failed_rows_in_place(tmp_path):
+    from qtt_core.space import config_id
+
+    space = Registry(autoload=False).load_space("sam-lora")
+    failing = sample_configurations(space, 3, seed=5)[1]
+    out = tmp_path / "meta.csv"
+    flaky = registry_with(MockAdapter(epoch_cost_s=0.1, fail_ids={config_id(failing)}))
+    build_meta_dataset("mock", ["shapes-binary", "blobs-grey"], 3, 2, out, seed=5, registry=flaky)
+    before = pd.read_csv(out)
+
+    fixed = registry_with(MockAdapter(epoch_cost_s=0.1))
+    plain = build_meta_dataset("mock", ["shapes-binary", "blobs-grey"], 3, 2, out, seed=5, registry=fixed)
+    assert (plain.skipped, plain.succeeded) == (6, 0)  # failed rows count as done by default
+    retried = build_meta_dataset("mock", ["shapes-binary", "blobs-grey"], 3, 2, out, seed=5, registry=fixed, retry_failed=True)
+    assert (retried.skipped, retried.succeeded, retried.failed) == (4, 2, 0)
+    after = pd.read_csv(out)
+    assert list(after["config_id"]) == list(before["config_id"]) and list(after["dataset"]) == list(before["dataset"])
+    assert (after["status"] == "ok").all()
+    was_ok = before["status"] == "ok"
+    pd.testing.assert_frame_equal(after[was_ok].reset_index(drop=True), before[was_ok].reset_index(drop=True), check_dtype=False)
+    assert after.loc[~was_ok, "epoch_2_score"].notna().all()
+
+
 def test_a_job_never_raises():
     job = Job("no-such-model", "shapes-binary", "c0", {}, 1)
     result = run_job(job, Registry(autoload=False))
