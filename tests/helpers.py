@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +125,75 @@ def kill_and_resume_mock_tune(tmp_path: Path, budget_s: float, workers: int, kil
     subprocess.run([*command, "1", str(workers)], check=True, timeout=120)
     result = json.loads((out / "result.json").read_text())
     return before, result, list(csv.DictReader((out / "trials.csv").open())), out
+
+
+# ------------------------------------------------------------ SAM-family plugin tests
+
+
+@contextmanager
+def session_opener(adapter: Any, **defaults: Any) -> Iterator[Callable[..., Any]]:
+    """``open(**request_fields)``: sessions of ``adapter`` with ``defaults``; all closed on exit."""
+    from qtt_core.adapter import SessionRequest
+
+    sessions = []
+
+    def _open(**fields: Any) -> Any:
+        session = adapter.open_session(SessionRequest(**{**defaults, **fields}))
+        sessions.append(session)
+        return session
+
+    try:
+        yield _open
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def frozen_base(wrapper: Any) -> Any:
+    """The wrapper's model with every parameter frozen (what the engine starts from)."""
+    base = wrapper.build()
+    base.requires_grad_(False)
+    return base
+
+
+def parameter_names(base: Any, prefix: str) -> set[str]:
+    """Names of ``base``'s parameters under ``prefix``."""
+    return {name for name, _ in base.named_parameters() if name.startswith(prefix)}
+
+
+def trainable_names(wrapper: Any, base: Any, **config: Any) -> set[str]:
+    """Names of the parameters that train under ``config`` (built by the engine on ``base``)."""
+    from qtt_sam.engine import TrainConfig, build_model
+
+    model, _ = build_model(wrapper, base, TrainConfig.from_mapping(config, wrapper.part_defaults))
+    return {name for name, p in model.named_parameters() if p.requires_grad}
+
+
+def flat_curve(reports: Any) -> list[float]:
+    """Epochs, losses and scores of epoch reports as one flat list (for pytest.approx)."""
+    return [value for r in reports for value in (r.epoch, r.train_loss, r.score)]
+
+
+def check_freeze_thaw(open_session: Callable[..., Any], tmp_path: Path, config: dict, other: dict) -> None:
+    """Training ``config`` 2 + 2 epochs (``other`` in between, or in a new session on the same
+    workdir) gives exactly the curve and test score of 4 epochs straight."""
+    straight = open_session(workdir=tmp_path / "straight").train("c", config, to_epoch=4)
+    assert [r.epoch for r in straight] == [1, 2, 3, 4]
+
+    resumed = open_session(workdir=tmp_path / "resumed")
+    first = resumed.train("c", config, to_epoch=2)
+    resumed.train("other", other, to_epoch=1)  # another configuration in between
+    second = resumed.train("c", config, to_epoch=4)
+    assert flat_curve(first + second) == pytest.approx(flat_curve(straight), rel=1e-5, abs=1e-7)
+    resumed_score = resumed.score("c", "test")
+    resumed.close()
+    assert open_session(workdir=tmp_path / "resumed").last_epoch("c") == 4
+
+    # a new session (a new process) continues from the state saved in the workdir
+    across = open_session(workdir=tmp_path / "across")
+    across.train("c", config, to_epoch=2)
+    across.close()
+    reopened = open_session(workdir=tmp_path / "across")
+    assert reopened.last_epoch("c") == 2
+    assert flat_curve(reopened.train("c", config, to_epoch=4)) == pytest.approx(flat_curve(straight[2:]), rel=1e-5, abs=1e-7)
+    assert reopened.score("c", "test") == pytest.approx(resumed_score, abs=1e-9)

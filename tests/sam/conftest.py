@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import session_opener
 
-from qtt_core.adapter import SessionRequest
 from qtt_core.testing import make_shapes_data
 
 torch.set_num_threads(1)
@@ -25,16 +25,5 @@ def open_session(shapes, tmp_path):
     """``open_session(**request_fields)``: a sam-tiny session on ``shapes``, closed afterwards."""
     from qtt_sam import SamAdapter
 
-    sessions = []
-
-    def _open(**fields):
-        fields.setdefault("model", "sam-tiny")
-        fields.setdefault("data", shapes)
-        fields.setdefault("workdir", tmp_path / "work")
-        session = SamAdapter().open_session(SessionRequest(**fields))
-        sessions.append(session)
-        return session
-
-    yield _open
-    for session in sessions:
-        session.close()
+    with session_opener(SamAdapter(), model="sam-tiny", data=shapes, workdir=tmp_path / "work") as opener:
+        yield opener

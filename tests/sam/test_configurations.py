@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import frozen_base
+from qtt_sam.engine import TrainConfig, build_trial
+from qtt_sam.engine.loop import input_side
+from qtt_sam.wrapper import SamWrapper
 
 from qtt_core.errors import UsageError
 from qtt_core.registry import Registry
 from qtt_core.space import sample_configurations
-from qtt_sam.engine import TrainConfig, build_trial
-from qtt_sam.engine.loop import input_side
-from qtt_sam.wrapper import SamWrapper
 
 _OPTIMIZERS = {"adamw": "AdamW", "sgd": "SGD", "lion": "Lion"}
 
@@ -18,9 +19,7 @@ _OPTIMIZERS = {"adamw": "AdamW", "sgd": "SGD", "lion": "Lion"}
 @pytest.fixture(scope="module")
 def tiny():
     wrapper = SamWrapper("sam-tiny")
-    base = wrapper.build()
-    base.requires_grad_(False)
-    return wrapper, base
+    return wrapper, frozen_base(wrapper)
 
 
 @pytest.mark.parametrize(("space_name", "count"), [("sam-lora", 30), ("qtt-seg-sam2", 12)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
+from helpers import frozen_base, parameter_names, trainable_names
 from qtt_sam.architectures import get_architecture
 from qtt_sam.engine import TrainConfig, build_model
 from qtt_sam.wrapper import SamWrapper
@@ -12,13 +12,7 @@ from qtt_sam.wrapper import SamWrapper
 @pytest.fixture(scope="module")
 def tiny():
     wrapper = SamWrapper("sam-tiny")
-    base = wrapper.build()
-    base.requires_grad_(False)
-    return wrapper, base
-
-
-def _part(base, prefix):
-    return {name for name, _ in base.named_parameters() if name.startswith(prefix)}
+    return wrapper, frozen_base(wrapper)
 
 
 def _lora(blocks, modules):
@@ -28,9 +22,7 @@ def _lora(blocks, modules):
 
 
 def _trainable(tiny, **config):
-    wrapper, base = tiny
-    model, _ = build_model(wrapper, base, TrainConfig.from_mapping(config, wrapper.part_defaults))
-    return {name for name, p in model.named_parameters() if p.requires_grad}
+    return trainable_names(*tiny, **config)
 
 
 def test_sam_tiny_has_two_blocks():  # the expectations below assume it
@@ -38,7 +30,7 @@ def test_sam_tiny_has_two_blocks():  # the expectations below assume it
 
 
 def test_lora_off_decoder_on(tiny):
-    assert _trainable(tiny, lora=0, train_mask_decoder=1) == _part(tiny[1], "mask_decoder.")
+    assert _trainable(tiny, lora=0, train_mask_decoder=1) == parameter_names(tiny[1], "mask_decoder.")
 
 
 def test_lora_qkv_all_blocks_only(tiny):
@@ -48,7 +40,7 @@ def test_lora_qkv_all_blocks_only(tiny):
 
 def test_lora_mlp_last_half_with_prompt_encoder(tiny):
     names = _trainable(tiny, lora=1, lora_targets="mlp", lora_blocks="last_half", train_mask_decoder=0, train_prompt_encoder=1)
-    assert names == _lora([1], ["mlp.lin1", "mlp.lin2"]) | _part(tiny[1], "prompt_encoder.")
+    assert names == _lora([1], ["mlp.lin1", "mlp.lin2"]) | parameter_names(tiny[1], "prompt_encoder.")
 
 
 def test_lora_proj_mlp_never_touches_decoder_or_patch_embedding(tiny):
@@ -60,7 +52,7 @@ def test_lora_proj_mlp_never_touches_decoder_or_patch_embedding(tiny):
 def test_lora_everything_with_both_parts(tiny):
     names = _trainable(tiny, lora=1, lora_targets="qkv+proj+mlp", train_mask_decoder=1, train_prompt_encoder=1)
     expected = _lora([0, 1], ["attn.qkv", "attn.proj", "mlp.lin1", "mlp.lin2"])
-    assert names == expected | _part(tiny[1], "mask_decoder.") | _part(tiny[1], "prompt_encoder.")
+    assert names == expected | parameter_names(tiny[1], "mask_decoder.") | parameter_names(tiny[1], "prompt_encoder.")
 
 
 def test_lora_settings_follow_the_configuration(tiny):

@@ -5,15 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import check_freeze_thaw, flat_curve
 from sam_test_configs import FAST
 
 from qtt_core.errors import UsageError
 from qtt_core.testing import make_shapes_data
-
-
-def _curve(reports):
-    """Epochs, losses and scores as one flat list (for pytest.approx)."""
-    return [value for r in reports for value in (r.epoch, r.train_loss, r.score)]
 
 
 def test_loss_falls_and_each_epoch_is_reported(open_session):
@@ -21,7 +17,7 @@ def test_loss_falls_and_each_epoch_is_reported(open_session):
     reports = session.train("fast", FAST, to_epoch=6)
     assert [r.epoch for r in reports] == [1, 2, 3, 4, 5, 6]
     assert all(r.cost_s > 0 and 0.0 <= r.score <= 1.0 for r in reports)
-    assert reports[-1].train_loss < 0.9 * reports[0].train_loss, _curve(reports)
+    assert reports[-1].train_loss < 0.9 * reports[0].train_loss, flat_curve(reports)
     assert session.last_epoch("fast") == 6
     assert session.history("fast").scores == [r.score for r in reports]
 
@@ -39,22 +35,7 @@ PLATEAU = {**FAST, "sched": "plateau", "patience_epochs": 0, "decay_rate": 0.5, 
     "config", [pytest.param(RESUMABLE, marks=pytest.mark.slow), PLATEAU], ids=["lora-onecycle-augment", "plateau-sgd"]
 )
 def test_freeze_thaw_reproduces_straight_training(open_session, tmp_path, config):
-    straight = open_session(workdir=tmp_path / "straight").train("c", config, to_epoch=4)
-
-    resumed = open_session(workdir=tmp_path / "resumed")
-    first = resumed.train("c", config, to_epoch=2)
-    resumed.train("other", FAST, to_epoch=1)  # another configuration in between
-    second = resumed.train("c", config, to_epoch=4)
-    assert _curve(first + second) == pytest.approx(_curve(straight), rel=1e-5, abs=1e-7)
-
-    # a new session (a new process) continues from the state saved in the workdir
-    across = open_session(workdir=tmp_path / "across")
-    across.train("c", config, to_epoch=2)
-    across.close()
-    reopened = open_session(workdir=tmp_path / "across")
-    assert reopened.last_epoch("c") == 2
-    assert _curve(reopened.train("c", config, to_epoch=4)) == pytest.approx(_curve(straight[2:]), rel=1e-5, abs=1e-7)
-    assert reopened.score("c", "test") == pytest.approx(resumed.score("c", "test"), abs=1e-9)
+    check_freeze_thaw(open_session, tmp_path, config, other=FAST)
 
 
 def test_past_deadline_trains_nothing(open_session):
@@ -78,7 +59,7 @@ def test_deadline_stops_within_an_epoch_and_discards_it(open_session, tmp_path):
     # the half-trained epoch left no trace: continuing equals training straight through
     following = session.train("c", RESUMABLE, to_epoch=done + 1)
     straight = open_session(workdir=tmp_path / "b").train("c", RESUMABLE, to_epoch=done + 1)
-    assert _curve(following) == pytest.approx(_curve(straight[-1:]), rel=1e-5, abs=1e-7)
+    assert flat_curve(following) == pytest.approx(flat_curve(straight[-1:]), rel=1e-5, abs=1e-7)
 
 
 def test_cached_embeddings_give_the_same_losses_and_scores(open_session, tmp_path):
@@ -87,7 +68,7 @@ def test_cached_embeddings_give_the_same_losses_and_scores(open_session, tmp_pat
     uncached = open_session(workdir=tmp_path / "u", options={"cache_embeddings": False})
     with_cache = cached.train("c", config, to_epoch=3)
     without = uncached.train("c", config, to_epoch=3)
-    assert _curve(with_cache) == pytest.approx(_curve(without), rel=1e-5, abs=1e-7)
+    assert flat_curve(with_cache) == pytest.approx(flat_curve(without), rel=1e-5, abs=1e-7)
     assert cached.context.cache.hits > 0 and len(uncached.context.cache) == 0
     # a second trial of the same session reuses the embeddings of the first
     hits = cached.context.cache.hits
@@ -104,8 +85,9 @@ def test_lora_and_colour_jitter_do_not_cache(open_session):
 
 
 def test_multiclass_training_scores_mean_iou(tmp_path):
-    from qtt_core.adapter import SessionRequest
     from qtt_sam import SamAdapter
+
+    from qtt_core.adapter import SessionRequest
 
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(64, 64), num_classes=3, seed=2)
     session = SamAdapter().open_session(SessionRequest(model="sam-tiny", data=data, workdir=tmp_path))
@@ -134,8 +116,9 @@ def test_score_of_an_untrained_configuration_is_a_usage_error(open_session):
 
 
 def test_nan_loss_fails_the_trial_and_keeps_the_last_state(open_session, monkeypatch):
-    from qtt_core.adapter import TrialFailed
     from qtt_sam.engine import loop
+
+    from qtt_core.adapter import TrialFailed
 
     session = open_session()
     session.train("c", FAST, to_epoch=1)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import session_opener
 
-from qtt_core.adapter import SessionRequest
 from qtt_core.testing import make_shapes_data
 
 torch.set_num_threads(1)
@@ -29,16 +29,5 @@ def open_session(shapes, tmp_path):
     """``open_session(**request_fields)``: a sam2-test session on ``shapes``, closed afterwards."""
     from qtt_sam2 import Sam2Adapter
 
-    sessions = []
-
-    def _open(**fields):
-        fields.setdefault("model", "sam2-test")
-        fields.setdefault("data", shapes)
-        fields.setdefault("workdir", tmp_path / "work")
-        session = Sam2Adapter().open_session(SessionRequest(**fields))
-        sessions.append(session)
-        return session
-
-    yield _open
-    for session in sessions:
-        session.close()
+    with session_opener(Sam2Adapter(), model="sam2-test", data=shapes, workdir=tmp_path / "work") as opener:
+        yield opener

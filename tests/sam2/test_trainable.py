@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
 
-from qtt_sam.engine import TrainConfig, build_model  # noqa: E402
-from qtt_sam2.wrapper import Sam2Wrapper  # noqa: E402
+from helpers import frozen_base, parameter_names, trainable_names
+from qtt_sam2.wrapper import Sam2Wrapper
 
 _KINDS = {"qkv": ["attn.qkv"], "proj": ["attn.proj"], "mlp": ["mlp.layers.0", "mlp.layers.1"]}
 
@@ -17,13 +17,7 @@ _KINDS = {"qkv": ["attn.qkv"], "proj": ["attn.proj"], "mlp": ["mlp.layers.0", "m
 @pytest.fixture(scope="module")
 def tiny():
     wrapper = Sam2Wrapper("sam2-test")
-    base = wrapper.build()
-    base.requires_grad_(False)
-    return wrapper, base
-
-
-def _part(base, prefix):
-    return {name for name, _ in base.named_parameters() if name.startswith(prefix)}
+    return wrapper, frozen_base(wrapper)
 
 
 def _lora(blocks, kinds):
@@ -32,9 +26,7 @@ def _lora(blocks, kinds):
 
 
 def _trainable(tiny, **config):
-    wrapper, base = tiny
-    model, _ = build_model(wrapper, base, TrainConfig.from_mapping(config, wrapper.part_defaults))
-    return {name for name, p in model.named_parameters() if p.requires_grad}
+    return trainable_names(*tiny, **config)
 
 
 def test_sam2_test_has_five_trunk_blocks(tiny):  # the expectations below assume it
@@ -44,7 +36,7 @@ def test_sam2_test_has_five_trunk_blocks(tiny):  # the expectations below assume
 
 def test_lora_off_decoder_on(tiny):
     names = _trainable(tiny, lora=0, train_mask_decoder=1, train_prompt_encoder=0)
-    assert names == _part(tiny[1], "sam_mask_decoder.")
+    assert names == parameter_names(tiny[1], "sam_mask_decoder.")
     assert {"sam_mask_decoder.conv_s0.weight", "sam_mask_decoder.conv_s1.weight"} <= names  # high-res projections
 
 
@@ -63,18 +55,18 @@ def test_lora_never_reaches_the_decoders_mlp_layers(tiny):
 
 def test_projection_option_last_half_with_prompt_encoder(tiny):
     names = _trainable(tiny, lora=1, lora_targets="qkv+proj+mlp", lora_blocks="last_half", train_mask_decoder=0, train_prompt_encoder=1)
-    assert names == _lora([2, 3, 4], ["qkv", "proj", "mlp"]) | _part(tiny[1], "sam_prompt_encoder.")
+    assert names == _lora([2, 3, 4], ["qkv", "proj", "mlp"]) | parameter_names(tiny[1], "sam_prompt_encoder.")
     assert not any(re.search(r"blocks\.\d+\.proj\.", n) for n in names)  # the stage-change projections stay frozen
 
 
 def test_lora_with_decoder_and_prompt_encoder(tiny):
     names = _trainable(tiny, lora=1, lora_targets="qkv", train_mask_decoder=1, train_prompt_encoder=1)
-    assert names == _lora(range(5), ["qkv"]) | _part(tiny[1], "sam_mask_decoder.") | _part(tiny[1], "sam_prompt_encoder.")
+    assert names == _lora(range(5), ["qkv"]) | parameter_names(tiny[1], "sam_mask_decoder.") | parameter_names(tiny[1], "sam_prompt_encoder.")
 
 
 def test_defaults_of_the_paper_space_train_lora_decoder_and_prompt_encoder(tiny):
     names = _trainable(tiny, lora=1, lora_rank=8)  # a qtt-seg-sam2 configuration: as the paper's runs
-    assert names == _lora(range(5), ["qkv", "mlp"]) | _part(tiny[1], "sam_mask_decoder.") | _part(tiny[1], "sam_prompt_encoder.")
+    assert names == _lora(range(5), ["qkv", "mlp"]) | parameter_names(tiny[1], "sam_mask_decoder.") | parameter_names(tiny[1], "sam_prompt_encoder.")
 
 
 def test_base_model_is_left_frozen_and_unwrapped(tiny):

@@ -5,16 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import check_freeze_thaw
 from sam2_test_configs import FAST_LORA
 
 pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
 
-from qtt_sam.engine import EngineSession  # noqa: E402
-
-
-def _curve(reports):
-    """Epochs, losses and scores as one flat list (for pytest.approx)."""
-    return [value for r in reports for value in (r.epoch, r.train_loss, r.score)]
+from qtt_sam.engine import EngineSession
 
 
 def test_the_session_is_the_engines(open_session):
@@ -23,26 +19,7 @@ def test_the_session_is_the_engines(open_session):
 
 @pytest.mark.slow
 def test_freeze_thaw_two_then_four_equals_four_straight(open_session, tmp_path):
-    straight = open_session(workdir=tmp_path / "straight").train("c", FAST_LORA, to_epoch=4)
-    assert [r.epoch for r in straight] == [1, 2, 3, 4]
-
-    resumed = open_session(workdir=tmp_path / "resumed")
-    first = resumed.train("c", FAST_LORA, to_epoch=2)
-    resumed.train("other", {**FAST_LORA, "lora": 0}, to_epoch=1)  # another configuration in between
-    second = resumed.train("c", FAST_LORA, to_epoch=4)
-    assert _curve(first + second) == pytest.approx(_curve(straight), rel=1e-5, abs=1e-7)
-
-    # a new session (another process) continues from the state saved in the workdir
-    resumed.close()
-    reopened = open_session(workdir=tmp_path / "resumed")
-    assert reopened.last_epoch("c") == 4
-    across = open_session(workdir=tmp_path / "across")
-    across.train("c", FAST_LORA, to_epoch=2)
-    across.close()
-    again = open_session(workdir=tmp_path / "across")
-    assert again.last_epoch("c") == 2
-    assert _curve(again.train("c", FAST_LORA, to_epoch=4)) == pytest.approx(_curve(straight[2:]), rel=1e-5, abs=1e-7)
-    assert again.score("c", "test") == pytest.approx(reopened.score("c", "test"), abs=1e-9)
+    check_freeze_thaw(open_session, tmp_path, FAST_LORA, other={**FAST_LORA, "lora": 0})
 
 
 def test_past_deadline_trains_nothing(open_session):
