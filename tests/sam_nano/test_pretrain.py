@@ -42,6 +42,17 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     pretrain(TINY, tmp_path, stop_at_step=1)
     with pytest.raises(SystemExit, match="last.pt"):
         pretrain(PretrainConfig(**{**TINY.__dict__, "seed": 1}), tmp_path, resume=True)
+    with pytest.raises(SystemExit, match="last.pt"):
+        pretrain(PretrainConfig(**{**TINY.__dict__, "network_share": 0.5}), tmp_path, resume=True)
+
+
+def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_default(tmp_path):
+    pretrain(TINY, tmp_path, stop_at_step=1, checkpoint_every=1)
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["config"]["network_share"]  # as written before the option was added
+    torch.save(state, tmp_path / "last.pt")
+    pretrain(TINY, tmp_path, resume=True, stop_at_step=2)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
 
 
 def test_training_loss_falls_on_one_repeated_batch():

@@ -59,3 +59,12 @@ def test_scenes_are_varied(samples):
     assert np.mean(inside_mean < outside_mean) > 0.2 and np.mean(inside_mean > outside_mean) > 0.2
     assert len({s.image.std().round(0) for s in samples}) > 20
     assert max(len(make_scene(3, i).masks) for i in range(6)) >= 3  # several objects per scene
+
+
+def test_network_share_only_decides_which_scenes_get_a_network():
+    for index in range(12):
+        default = make_scene(seed=0, index=index)
+        always = make_scene(seed=0, index=index, network_share=1.0)
+        never = make_scene(seed=0, index=index, network_share=0.0)
+        assert np.array_equal(default.image, always.image) != np.array_equal(default.image, never.image)
+        assert mask_box(always.masks[0]) == (0, 0, SCENE_SIZE - 1, SCENE_SIZE - 1)  # the network fills the image

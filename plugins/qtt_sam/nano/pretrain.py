@@ -31,7 +31,7 @@ from segment_anything.modeling import Sam
 from timm.scheduler import CosineLRScheduler
 
 from qtt_sam.architectures import SamArchitecture, build_sam, get_architecture
-from qtt_sam.nano.scenes import make_scene, mask_box, pick_targets
+from qtt_sam.nano.scenes import NETWORK_SHARE, make_scene, mask_box, pick_targets
 
 __all__ = ["PretrainConfig", "export_weights", "main", "pretrain", "train_step_loss"]
 
@@ -51,6 +51,8 @@ class PretrainConfig:
             of a random initialisation ("" = random): a second stage with a fresh schedule.
         data_offset: step ``t`` trains on the scenes of step ``t + data_offset``, so that a
             second stage sees scenes the first one did not.
+        network_share: share of scenes with a whole-image membrane network (thin structures
+            that fill their box: membranes, vessels, cracks).
     """
 
     model: str = "sam-nano"
@@ -65,6 +67,7 @@ class PretrainConfig:
     iou_loss_weight: float = 1.0
     init_weights: str = ""
     data_offset: int = 0
+    network_share: float = NETWORK_SHARE
 
 
 # ---------------------------------------------------------------- data
@@ -83,7 +86,7 @@ def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torc
     images, boxes, masks = [], [], []
     for offset in range(config.batch_size):
         index = step * config.batch_size + offset
-        scene = make_scene(config.seed, index)
+        scene = make_scene(config.seed, index, network_share=config.network_share)
         picks = pick_targets(scene, config.prompts_per_image, np.random.default_rng([config.seed, index, 1]))
         image = torch.from_numpy(np.array(scene.image)).permute(2, 0, 1).float()
         target = torch.from_numpy(scene.masks[picks]).float()
@@ -211,7 +214,7 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        if state["config"] != asdict(config):
+        if {**asdict(PretrainConfig()), **state["config"]} != asdict(config):  # options added since: their defaults
             raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
         sam.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -282,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start from these exported weights (a second stage) instead of random")
     parser.add_argument("--data-offset", type=int, default=defaults.data_offset,
                         help="train step t on the scenes of step t + OFFSET (a second stage's new scenes)")
+    parser.add_argument("--network-share", type=float, default=defaults.network_share,
+                        help="share of scenes with a whole-image membrane network")
     parser.add_argument("--model", default=defaults.model, help="architecture name (sam-tiny for tests)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
     parser.add_argument("--stop-at-step", type=int, default=None, help="train only up to this step (chunks)")
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     config = PretrainConfig(model=args.model, steps=args.steps, batch_size=args.batch_size,
                             prompts_per_image=args.prompts_per_image, seed=args.seed, lr=args.lr,
                             warmup_steps=args.warmup_steps, init_weights=args.init_weights,
-                            data_offset=args.data_offset)
+                            data_offset=args.data_offset, network_share=args.network_share)
     print(f"pretraining {json.dumps(asdict(config))} threads={args.threads}", flush=True)
     started = time.perf_counter()
     sam = pretrain(config, args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,

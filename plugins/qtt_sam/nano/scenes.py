@@ -21,10 +21,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
-__all__ = ["SCENE_SIZE", "Scene", "SceneSample", "make_sample", "make_scene", "mask_box", "pick_targets"]
+__all__ = ["NETWORK_SHARE", "SCENE_SIZE", "Scene", "SceneSample", "make_sample", "make_scene", "mask_box", "pick_targets"]
 
 SCENE_SIZE = 256  # pixels, side of every generated image
 _MIN_TARGET_PX = 24  # a target's visible mask has at least this many pixels
+NETWORK_SHARE = 0.15  # share of scenes with a whole-image membrane network
 
 
 @dataclass(frozen=True)
@@ -351,8 +352,11 @@ def _degrade(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def make_scene(seed: int, index: int, size: int = SCENE_SIZE) -> Scene:
+def make_scene(seed: int, index: int, size: int = SCENE_SIZE, network_share: float = NETWORK_SHARE) -> Scene:
     """The scene number ``index`` of the stream ``seed``.
+
+    ``network_share`` is the chance of a whole-image membrane network; changing it changes
+    only which scenes get one (every other draw is the same).
 
     Returns:
         A ``Scene`` whose ``masks`` (``K x size x size``, K >= 1) each have at least 24 pixels.
@@ -361,7 +365,7 @@ def make_scene(seed: int, index: int, size: int = SCENE_SIZE) -> Scene:
     grey = bool(rng.random() < 0.35)
     image = _background(rng, size, grey)
     shapes = []
-    if rng.random() < 0.15:  # a membrane network over the whole image, objects as distractors
+    if rng.random() < network_share:  # a membrane network over the whole image, objects as distractors
         network = _network(rng, size)
         colour = _object_colour(rng, image, network)
         image[network] = image[network] * 0.3 + colour * 0.7
