@@ -50,4 +50,32 @@ def test_evaluate_set_scores_an_untrained_model(shared):
     root = shared("real")
     scores = evaluate_set(build_sam(get_architecture("sam-nano"), seed=0), root, "kvasir_seg_sample", limit=1)
     assert {s.mode for s in scores} == {"per-mask", "per-component"}
-    assert all(0 <= s.zero_shot_iou <= 1 and 0 < s.box_fill_iou <= 1 and s.images == 1 for s in scores)
+    assert all(0 <= s.zero_shot_iou <= 1 and 0 <= s.multimask_iou <= 1 and 0 < s.box_fill_iou <= 1 and s.images == 1 for s in scores)
+
+
+def test_multimask_prediction_takes_the_output_with_the_highest_predicted_iou():
+    import torch
+
+    from qtt_sam.architectures import build_sam, get_architecture
+    from qtt_sam.nano.evaluate import predict_masks
+
+    sam = build_sam(get_architecture("sam-tiny"), seed=0).eval()
+    image = np.random.default_rng(0).integers(0, 255, (48, 40, 3), dtype=np.uint8)
+    boxes = np.array([[2, 3, 30, 40], [10, 10, 20, 20]], np.float32)
+    calls = []
+    decoder_forward = sam.mask_decoder.forward
+
+    def recording(**kwargs):
+        low_res, iou = decoder_forward(**kwargs)
+        calls.append((low_res, iou))
+        return low_res, iou
+
+    sam.mask_decoder.forward = recording
+    best = predict_masks(sam, image, boxes, multimask=True)
+    single = predict_masks(sam, image, boxes)
+    assert best.shape == single.shape == (2, 48, 40)
+    (multi_logits, multi_iou), _ = calls
+    assert multi_logits.shape[1] == 3
+    chosen = multi_iou.argmax(dim=1)
+    expected = torch.nn.functional.interpolate(multi_logits[torch.arange(2), chosen].unsqueeze(1), size=(48, 40), mode="bilinear")
+    assert np.array_equal(best, (expected[:, 0] > 0).numpy())

@@ -8,9 +8,14 @@ For every image the ground-truth boxes are prompts, in two ways:
 - ``per-component``: one box per connected component (8-connected, at least 0.1 % of the
   image), each scored against its component.
 sam-nano sees the image resized to 256 x 256 (plain bilinear resize, aspect ratio not kept, as
-the tuning engine does); its single-mask output (``multimask_output=False``) is upsampled back
-to the mask's size and thresholded at logit 0. The baseline fills the prompt box. The score is
-the IoU averaged over prompts.
+the tuning engine does). Two of its outputs are scored, each upsampled back to the mask's size
+and thresholded at logit 0:
+- ``single``: the single-mask output (``multimask_output=False``), what ``tune`` evaluates and
+  fine-tunes;
+- ``multimask``: of the three ambiguity-aware outputs (``multimask_output=True``), the one with
+  the highest IoU predicted by the model's own IoU head (segment-anything's way of answering an
+  ambiguous prompt, as ``SamPredictor`` does by default; no ground truth is used to choose).
+The baseline fills the prompt box. Scores are IoUs averaged over prompts.
 
 The real sets are read by a tiny PIL reader, with each set's documented mask encoding:
 isbi2012_membrane (membranes are the dark label value: foreground = label < 128),
@@ -46,18 +51,25 @@ MIN_COMPONENT_FRACTION = 0.001  # components smaller than this share of the imag
 
 @dataclass(frozen=True)
 class SetScore:
-    """Mean IoUs of one set and prompt mode (IoUs in [0, 1])."""
+    """Mean IoUs of one set and prompt mode (IoUs in [0, 1]): single-mask and best-predicted
+    multimask output of the model, and filling the box."""
 
     dataset: str
     mode: str
     images: int
     prompts: int
     zero_shot_iou: float
+    multimask_iou: float
     box_fill_iou: float
 
     @property
     def beats_box_fill(self) -> bool:
+        """The single-mask output beats filling the box."""
         return self.zero_shot_iou > self.box_fill_iou
+
+    @property
+    def multimask_beats_box_fill(self) -> bool:
+        return self.multimask_iou > self.box_fill_iou
 
 
 # ---------------------------------------------------------------- reading the real sets
@@ -132,24 +144,29 @@ def _box_fill(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """``K x H x W`` bool masks for ``K x 4`` boxes (pixels of ``image``, ``H x W x 3`` uint8)."""
+def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray, multimask: bool = False) -> np.ndarray:
+    """``K x H x W`` bool masks for ``K x 4`` boxes (pixels of ``image``, ``H x W x 3`` uint8).
+
+    ``multimask``: per box, the one of the three multimask outputs with the highest predicted IoU.
+    """
     height, width = image.shape[:2]
     resized = np.asarray(Image.fromarray(image).resize((INPUT_SIDE, INPUT_SIDE), Image.BILINEAR))
     pixels = torch.from_numpy(np.array(resized)).permute(2, 0, 1).float()[None]
     embedding = sam.image_encoder(sam.preprocess(pixels))
     scale = torch.tensor([INPUT_SIDE / width, INPUT_SIDE / height] * 2)
     sparse, dense = sam.prompt_encoder(points=None, boxes=torch.from_numpy(boxes) * scale, masks=None)
-    low_res, _ = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
+    low_res, predicted_iou = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
                                   sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
-                                  multimask_output=False)
+                                  multimask_output=multimask)
+    if multimask:  # K x 3 x h x w, predicted IoUs K x 3
+        low_res = low_res[torch.arange(len(low_res)), predicted_iou.argmax(dim=1)].unsqueeze(1)
     logits = F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)
     return (logits[:, 0] > 0).numpy()
 
 
 def evaluate_set(sam: Sam, root: Path, name: str, limit: int | None = None) -> list[SetScore]:
     """Zero-shot and box-fill IoU of the set ``name`` in both prompt modes (``limit``: first N images)."""
-    scores: dict[str, tuple[list[float], list[float]]] = {"per-mask": ([], []), "per-component": ([], [])}
+    scores: dict[str, tuple[list[float], list[float], list[float]]] = {"per-mask": ([], [], []), "per-component": ([], [], [])}
     images = 0
     for index, (_, image, mask) in enumerate(read_real_set(root, name)):
         if limit is not None and index >= limit:
@@ -161,12 +178,13 @@ def evaluate_set(sam: Sam, root: Path, name: str, limit: int | None = None) -> l
             boxes, targets = prompts(mask)
             if not len(boxes):
                 continue
-            predictions = predict_masks(sam, image, boxes)
-            for box, prediction, target in zip(boxes, predictions, targets):
-                scores[mode][0].append(_iou(prediction, target))
-                scores[mode][1].append(_iou(_box_fill(box, mask.shape), target))
-    return [SetScore(name, mode, images, len(zero), float(np.mean(zero)), float(np.mean(fill)))
-            for mode, (zero, fill) in scores.items() if zero]
+            single, multi = predict_masks(sam, image, boxes), predict_masks(sam, image, boxes, multimask=True)
+            for box, one, best, target in zip(boxes, single, multi, targets):
+                scores[mode][0].append(_iou(one, target))
+                scores[mode][1].append(_iou(best, target))
+                scores[mode][2].append(_iou(_box_fill(box, mask.shape), target))
+    return [SetScore(name, mode, images, len(zero), float(np.mean(zero)), float(np.mean(multi)), float(np.mean(fill)))
+            for mode, (zero, multi, fill) in scores.items() if zero]
 
 
 def load_nano(weights: Path) -> Sam:
@@ -205,16 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     results = []
-    print(f"{'set':20} {'mode':14} {'images':>6} {'prompts':>7} {'zero-shot':>9} {'box-fill':>8}  beats")
+    print(f"{'set':20} {'mode':14} {'images':>6} {'prompts':>7} {'single':>7} {'multimask':>9} {'box-fill':>8}  beats (single, multimask)")
     for name in args.sets:
         for score in evaluate_set(sam, args.data_root, name, args.limit):
             results.append(score)
             print(f"{score.dataset:20} {score.mode:14} {score.images:6d} {score.prompts:7d} "
-                  f"{score.zero_shot_iou:9.3f} {score.box_fill_iou:8.3f}  {'yes' if score.beats_box_fill else 'NO'}",
+                  f"{score.zero_shot_iou:7.3f} {score.multimask_iou:9.3f} {score.box_fill_iou:8.3f}  "
+                  f"{'yes' if score.beats_box_fill else 'NO'}, {'yes' if score.multimask_beats_box_fill else 'NO'}",
                   flush=True)
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(s) | {"beats_box_fill": s.beats_box_fill} for s in results], indent=1))
+        args.json.write_text(json.dumps([asdict(s) | {"beats_box_fill": s.beats_box_fill, "multimask_beats_box_fill": s.multimask_beats_box_fill}
+                                         for s in results], indent=1))
     return 0
 
 
