@@ -70,6 +70,17 @@ def test_save_load_round_trip_gives_identical_predictions(trained_pair, held_out
     np.testing.assert_allclose(loaded.predict(X)[0], performance.predict(X)[0], rtol=1e-9)  # up to float rounding
     np.testing.assert_allclose(loaded.predict(X)[1], performance.predict(X)[1], rtol=1e-9)
     assert loaded.typical_scale == performance.typical_scale
+    assert loaded.scale_prior_weight == performance.scale_prior_weight
+
+
+def test_older_files_without_a_scale_prior_weight_load_with_the_default(trained_pair, tmp_path):
+    from qtt_core.surrogates.performance import SCALE_PRIOR_WEIGHT
+
+    trained_pair[0].save(tmp_path)
+    settings = json.loads((tmp_path / "performance.json").read_text())
+    del settings["scale_prior_weight"]
+    (tmp_path / "performance.json").write_text(json.dumps(settings))
+    assert PerformancePredictor.load(tmp_path).scale_prior_weight == SCALE_PRIOR_WEIGHT
 
 
 def test_load_from_a_folder_without_predictors_is_a_usage_error(tmp_path):
@@ -95,3 +106,23 @@ def test_calibrate_rescales_to_the_dataset(trained_pair, held_out):
         assert performance.calibrate(None, None) == performance.typical_scale
     finally:
         performance.reset_scale()
+
+
+def test_the_scale_prior_weight_says_how_fast_observations_outweigh_the_typical_scale(trained_pair, held_out):
+    performance = trained_pair[0]
+    X = final_inputs(performance, held_out)[:1]
+    with torch.no_grad():
+        prior_mean = float(performance.model.mean_module(X)[0])
+    observed = 0.25 * prior_mean * performance.typical_scale  # a dataset at a quarter of the typical scale
+    scales = {}
+    try:
+        for weight in (0.0, 0.1, 1.0, 100.0):
+            performance.scale_prior_weight = weight
+            performance.reset_scale()
+            scales[weight] = performance.calibrate(X, np.array([observed]))
+    finally:
+        performance.scale_prior_weight = PerformancePredictor(performance.space).scale_prior_weight
+        performance.reset_scale()
+    assert scales[0.0] == pytest.approx(observed / prior_mean)  # the observation alone
+    assert scales[0.0] < scales[0.1] < scales[1.0] < scales[100.0] <= performance.typical_scale
+    assert scales[100.0] == pytest.approx(performance.typical_scale, rel=0.05)
