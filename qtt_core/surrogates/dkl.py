@@ -10,6 +10,7 @@ current dataset, and the deep kernel models how the current dataset departs from
 
 from __future__ import annotations
 
+import gpytorch
 import torch
 from botorch.models.gpytorch import GPyTorchModel
 from gpytorch.constraints import GreaterThan
@@ -52,7 +53,9 @@ class PosteriorMean(Mean):
         self.observed_column = observed_column
 
     def forward(self, x: Tensor) -> Tensor:
-        with torch.no_grad():
+        # only the mean is used: skipping the predictive covariance (an ``n x n`` solve against
+        # the model's training points for every query batch) halves the time of an ``ask``
+        with torch.no_grad(), gpytorch.settings.skip_posterior_variances(True):
             mean = self.model.posterior(x).mean.squeeze(-1)
         if self.last_column is not None:
             mean = mean + x[..., self.last_column] * x[..., self.observed_column]
