@@ -14,8 +14,10 @@ against the best score seen so far: with 60 s left and 15 s epochs an untried ca
 judged by its predicted score at epoch 4, a candidate at epoch 2 by its score at epoch 6.
 Early in a long run that is the final epoch; near the end it favours continuing what is good
 over starting what cannot finish. In the replay on the recorded SAM 2 runs (8 datasets held
-out in turn) it lowered the mean normalised regret at 60/120/180 s from 0.180/0.102/0.068
-(next epoch) to 0.166/0.089/0.054.
+out in turn, one predictor seed) it lowered the mean normalised regret at 60/120/180 s from
+0.180/0.102/0.068 (next epoch) to 0.166/0.089/0.054; since the predictors learn a dataset's
+scale faster (``SCALE_PRIOR_WEIGHT``) the two are about equal there (5 seeds: 0.146/0.085/0.060
+against 0.145/0.076/0.058), and on sam-nano's recorded runs ``"budget"`` is ahead at 120 s.
 
 Trials in flight (parallel workers, see :mod:`qtt_core.optimizer.base`) are never asked
 again until told, and the acquisition accounts for them with the *kriging believer*: for

@@ -47,7 +47,8 @@ EMPTY_CURVE_FRACTION = 0.3
 #: observed epochs should soon outweigh it: with 1, untried configurations stayed predicted at
 #: about the meta-training scale while tried ones were judged at their true scale, and a 60 s
 #: run kept switching to untried ones. Chosen on the SAM 2 replay (5 predictor seeds) among
-#: 1, 0.3, 0.1, 0.03 and 0: mean regret at 60 s 0.164, 0.155, 0.146, 0.148, 0.159.
+#: 1, 0.3, 0.1, 0.03 and 0: mean regret at 60 s 0.164, 0.155, 0.146, 0.148, 0.159. On
+#: sam-nano's meta-dataset, whose tasks' best scores are alike, it costs at 60 s (README).
 SCALE_PRIOR_WEIGHT = 0.1
 
 
