@@ -71,8 +71,7 @@ def test_multimask_prediction_takes_the_output_with_the_highest_predicted_iou():
         return low_res, iou
 
     sam.mask_decoder.forward = recording
-    best = predict_masks(sam, image, boxes, multimask=True)
-    single = predict_masks(sam, image, boxes)
+    single, best = predict_masks(sam, image, boxes)
     assert best.shape == single.shape == (2, 48, 40)
     (multi_logits, multi_iou), _ = calls
     assert multi_logits.shape[1] == 3

@@ -144,10 +144,13 @@ def _box_fill(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray, multimask: bool = False) -> np.ndarray:
-    """``K x H x W`` bool masks for ``K x 4`` boxes (pixels of ``image``, ``H x W x 3`` uint8).
+def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Single-mask and best-predicted multimask masks for ``K x 4`` boxes (pixels of ``image``,
+    ``H x W x 3`` uint8), from one pass of the image encoder.
 
-    ``multimask``: per box, the one of the three multimask outputs with the highest predicted IoU.
+    Returns:
+        Two ``K x H x W`` bool arrays: the single-mask output, and per box the one of the three
+        multimask outputs with the highest predicted IoU.
     """
     height, width = image.shape[:2]
     resized = np.asarray(Image.fromarray(image).resize((INPUT_SIDE, INPUT_SIDE), Image.BILINEAR))
@@ -155,13 +158,18 @@ def predict_masks(sam: Sam, image: np.ndarray, boxes: np.ndarray, multimask: boo
     embedding = sam.image_encoder(sam.preprocess(pixels))
     scale = torch.tensor([INPUT_SIDE / width, INPUT_SIDE / height] * 2)
     sparse, dense = sam.prompt_encoder(points=None, boxes=torch.from_numpy(boxes) * scale, masks=None)
-    low_res, predicted_iou = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
-                                  sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
-                                  multimask_output=multimask)
-    if multimask:  # K x 3 x h x w, predicted IoUs K x 3
-        low_res = low_res[torch.arange(len(low_res)), predicted_iou.argmax(dim=1)].unsqueeze(1)
-    logits = F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)
-    return (logits[:, 0] > 0).numpy()
+
+    def decode(multimask: bool) -> np.ndarray:
+        low_res, predicted_iou = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
+                                                  sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                                  multimask_output=multimask)
+        if multimask:  # K x 3 x h x w, predicted IoUs K x 3
+            low_res = low_res[torch.arange(len(low_res)), predicted_iou.argmax(dim=1)].unsqueeze(1)
+        logits = F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)
+        return (logits[:, 0] > 0).numpy()
+
+    best = decode(multimask=True)
+    return decode(multimask=False), best
 
 
 def evaluate_set(sam: Sam, root: Path, name: str, limit: int | None = None) -> list[SetScore]:
@@ -174,15 +182,13 @@ def evaluate_set(sam: Sam, root: Path, name: str, limit: int | None = None) -> l
         if not mask.any():
             continue
         images += 1
-        for mode, prompts in (("per-mask", mask_boxes), ("per-component", component_boxes)):
-            boxes, targets = prompts(mask)
-            if not len(boxes):
-                continue
-            single, multi = predict_masks(sam, image, boxes), predict_masks(sam, image, boxes, multimask=True)
-            for box, one, best, target in zip(boxes, single, multi, targets):
-                scores[mode][0].append(_iou(one, target))
-                scores[mode][1].append(_iou(best, target))
-                scores[mode][2].append(_iou(_box_fill(box, mask.shape), target))
+        prompts = [(mode, box, target) for mode, make in (("per-mask", mask_boxes), ("per-component", component_boxes))
+                   for box, target in zip(*make(mask))]  # fmt: skip
+        single, multi = predict_masks(sam, image, np.stack([box for _, box, _ in prompts]))  # one encoder pass per image
+        for (mode, box, target), one, best in zip(prompts, single, multi):
+            scores[mode][0].append(_iou(one, target))
+            scores[mode][1].append(_iou(best, target))
+            scores[mode][2].append(_iou(_box_fill(box, mask.shape), target))
     return [SetScore(name, mode, images, len(zero), float(np.mean(zero)), float(np.mean(multi)), float(np.mean(fill)))
             for mode, (zero, multi, fill) in scores.items() if zero]
 
