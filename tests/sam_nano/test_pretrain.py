@@ -46,11 +46,14 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
         pretrain(PretrainConfig(**{**TINY.__dict__, "network_share": 0.5}), tmp_path, resume=True)
 
 
-def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_default(tmp_path):
+def test_a_checkpoint_from_before_an_option_existed_resumes_with_the_value_it_had_then(tmp_path):
     pretrain(TINY, tmp_path, stop_at_step=1, checkpoint_every=1)
     state = torch.load(tmp_path / "last.pt", weights_only=False)
-    del state["config"]["network_share"]  # as written before the option was added
+    for option in ("network_share", "tissue_share", "loss_scale"):
+        del state["config"][option]  # as written before the options were added
     torch.save(state, tmp_path / "last.pt")
+    with pytest.raises(SystemExit, match="last.pt"):  # it ran with the half-size loss, not this
+        pretrain(PretrainConfig(**{**TINY.__dict__, "loss_scale": 1.0}), tmp_path, resume=True, stop_at_step=2)
     pretrain(TINY, tmp_path, resume=True, stop_at_step=2)
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
 

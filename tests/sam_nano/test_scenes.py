@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
+from qtt_sam.nano import scenes
 from qtt_sam.nano.scenes import SCENE_SIZE, make_sample, make_scene, mask_box
 
 
@@ -68,3 +70,26 @@ def test_network_share_only_decides_which_scenes_get_a_network():
         never = make_scene(seed=0, index=index, network_share=0.0)
         assert np.array_equal(default.image, always.image) != np.array_equal(default.image, never.image)
         assert mask_box(always.masks[0]) == (0, 0, SCENE_SIZE - 1, SCENE_SIZE - 1)  # the network fills the image
+
+
+def test_tissue_share_only_decides_how_network_scenes_look():
+    for index in range(8):
+        plain = make_scene(seed=0, index=index, network_share=0.0, tissue_share=1.0)
+        assert np.array_equal(plain.image, make_scene(seed=0, index=index, network_share=0.0).image)
+        tissue = make_scene(seed=0, index=index, network_share=1.0, tissue_share=1.0)
+        assert not np.array_equal(tissue.image, make_scene(seed=0, index=index, network_share=1.0).image)
+        x0, y0, x1, y1 = mask_box(tissue.masks[0])  # membranes across most of the image (gaps, occluders aside)
+        assert (x1 - x0 + 1) * (y1 - y0 + 1) > 0.5 * SCENE_SIZE**2
+
+
+def test_cell_tissue_paints_thin_membranes_mostly_darker_than_their_cells():
+    darker = 0
+    for index in range(10):
+        rng = np.random.default_rng([7, index])
+        image = np.full((SCENE_SIZE, SCENE_SIZE, 3), 0.6, np.float32)
+        membranes = scenes._cell_tissue(rng, image)
+        assert membranes.shape == (SCENE_SIZE, SCENE_SIZE) and 0.02 < membranes.mean() < 0.35
+        opened = ndimage.binary_opening(membranes, iterations=3)  # a 7 px opening keeps junction blobs only
+        assert opened.mean() < 0.25 * membranes.mean()
+        darker += image[membranes].mean() < image[~membranes].mean()
+    assert darker >= 6

@@ -5,8 +5,10 @@
 
 The whole SAM (image encoder, prompt encoder, mask decoder; segment-anything's modules) is
 trained end to end: AdamW, linear warmup then cosine decay (timm), loss = BCE + dice on the
-mask logits upsampled to half the input size (targets area-averaged to it), plus the IoU head's MSE against the IoU its masks
-actually reach. Both decoder paths are trained: the single-mask output (``multimask_output=False``,
+mask logits upsampled to ``loss_scale`` x the input size (targets area-averaged to it; half the
+input size by default, as the shipped weights were trained; at the full size thin structures such as
+1-2 px membranes keep hard 0/1 targets), plus the IoU head's MSE against the IoU its masks actually
+reach. Both decoder paths are trained: the single-mask output (``multimask_output=False``,
 used with box prompts) and the three multimask outputs (the smallest of their losses, as SAM).
 
 The data of step ``t`` are the scenes ``t * B ... t * B + B - 1`` of the stream ``seed`` and the
@@ -31,7 +33,7 @@ from segment_anything.modeling import Sam
 from timm.scheduler import CosineLRScheduler
 
 from qtt_sam.architectures import SamArchitecture, build_sam, get_architecture
-from qtt_sam.nano.scenes import NETWORK_SHARE, make_scene, mask_box, pick_targets
+from qtt_sam.nano.scenes import NETWORK_SHARE, TISSUE_SHARE, make_scene, mask_box, pick_targets
 
 __all__ = ["PretrainConfig", "export_weights", "main", "pretrain", "train_step_loss"]
 
@@ -53,6 +55,11 @@ class PretrainConfig:
             second stage sees scenes the first one did not.
         network_share: share of scenes with a whole-image membrane network (thin structures
             that fill their box: membranes, vessels, cracks).
+        tissue_share: of the network scenes, the share drawn as a tissue of cells (EM-like:
+            textured cells, organelles as distractors); 0 for the shipped weights.
+        loss_scale: the loss is taken at this fraction of the input size. The shipped weights
+            used 0.5, where a 1 px line becomes a soft target of at most 0.5 that the model
+            learns to leave out; 1.0 keeps it.
     """
 
     model: str = "sam-nano"
@@ -68,6 +75,12 @@ class PretrainConfig:
     init_weights: str = ""
     data_offset: int = 0
     network_share: float = NETWORK_SHARE
+    tissue_share: float = TISSUE_SHARE
+    loss_scale: float = 0.5
+
+
+# the values options had before they existed: a checkpoint saved without one resumes with these
+_BEFORE_OPTION = {"network_share": NETWORK_SHARE, "tissue_share": 0.0, "loss_scale": 0.5}
 
 
 # ---------------------------------------------------------------- data
@@ -86,7 +99,7 @@ def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torc
     images, boxes, masks = [], [], []
     for offset in range(config.batch_size):
         index = step * config.batch_size + offset
-        scene = make_scene(config.seed, index, network_share=config.network_share)
+        scene = make_scene(config.seed, index, network_share=config.network_share, tissue_share=config.tissue_share)
         picks = pick_targets(scene, config.prompts_per_image, np.random.default_rng([config.seed, index, 1]))
         image = torch.from_numpy(np.array(scene.image)).permute(2, 0, 1).float()
         target = torch.from_numpy(scene.masks[picks]).float()
@@ -132,11 +145,12 @@ def _mask_losses(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tens
 
 
 def train_step_loss(sam: Sam, images: torch.Tensor, boxes: list[torch.Tensor], masks: list[torch.Tensor],
-                    iou_loss_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+                    iou_loss_weight: float = 1.0, loss_scale: float = 0.5) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss of one batch and its parts.
 
     Args:
         images: ``B x 3 x S x S`` in [0, 255]; boxes: per image ``K x 4`` pixels; masks: per image ``K x S x S``.
+        loss_scale: the loss is taken on ``round(S * loss_scale)`` px square masks.
 
     Returns:
         The scalar loss and a dict with ``single_loss``, ``multi_loss``, ``iou_mse``, ``single_iou``.
@@ -144,7 +158,7 @@ def train_step_loss(sam: Sam, images: torch.Tensor, boxes: list[torch.Tensor], m
     embeddings = sam.image_encoder(sam.preprocess(images))
     dense_pe = sam.prompt_encoder.get_dense_pe()
     single, multi, iou_mse, single_iou = [], [], [], []
-    loss_size = images.shape[-1] // 2  # pixels: the loss is taken at half the input resolution
+    loss_size = round(images.shape[-1] * loss_scale)  # pixels
     for embedding, box, target in zip(embeddings, boxes, masks):
         sparse, dense = sam.prompt_encoder(points=None, boxes=box, masks=None)
         low_res, iou_pred = sam.mask_decoder.predict_masks(embedding[None], dense_pe, sparse, dense)
@@ -214,7 +228,7 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        if {**asdict(PretrainConfig()), **state["config"]} != asdict(config):  # options added since: their defaults
+        if {**asdict(PretrainConfig()), **_BEFORE_OPTION, **state["config"]} != asdict(config):
             raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
         sam.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -235,7 +249,7 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     while step < last_step:
         scheduler.step_update(step)
         images, boxes, masks = make_batch(config, step, arch.image_size)
-        loss, parts = train_step_loss(sam, images, boxes, masks, config.iou_loss_weight)
+        loss, parts = train_step_loss(sam, images, boxes, masks, config.iou_loss_weight, config.loss_scale)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
@@ -287,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="train step t on the scenes of step t + OFFSET (a second stage's new scenes)")
     parser.add_argument("--network-share", type=float, default=defaults.network_share,
                         help="share of scenes with a whole-image membrane network")
+    parser.add_argument("--tissue-share", type=float, default=defaults.tissue_share,
+                        help="of the network scenes, the share drawn as an EM-like tissue of cells")
+    parser.add_argument("--loss-scale", type=float, default=defaults.loss_scale,
+                        help="take the loss at this fraction of the input size (1 keeps 1 px lines)")
     parser.add_argument("--model", default=defaults.model, help="architecture name (sam-tiny for tests)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
     parser.add_argument("--stop-at-step", type=int, default=None, help="train only up to this step (chunks)")
@@ -307,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     config = PretrainConfig(model=args.model, steps=args.steps, batch_size=args.batch_size,
                             prompts_per_image=args.prompts_per_image, seed=args.seed, lr=args.lr,
                             warmup_steps=args.warmup_steps, init_weights=args.init_weights,
-                            data_offset=args.data_offset, network_share=args.network_share)
+                            data_offset=args.data_offset, network_share=args.network_share,
+                            tissue_share=args.tissue_share, loss_scale=args.loss_scale)
     print(f"pretraining {json.dumps(asdict(config))} threads={args.threads}", flush=True)
     started = time.perf_counter()
     sam = pretrain(config, args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,

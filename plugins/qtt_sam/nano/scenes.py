@@ -21,11 +21,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
-__all__ = ["NETWORK_SHARE", "SCENE_SIZE", "Scene", "SceneSample", "make_sample", "make_scene", "mask_box", "pick_targets"]
+__all__ = ["NETWORK_SHARE", "SCENE_SIZE", "TISSUE_SHARE", "Scene", "SceneSample", "make_sample", "make_scene", "mask_box", "pick_targets"]
 
 SCENE_SIZE = 256  # pixels, side of every generated image
 _MIN_TARGET_PX = 24  # a target's visible mask has at least this many pixels
 NETWORK_SHARE = 0.15  # share of scenes with a whole-image membrane network
+TISSUE_SHARE = 0.0  # of those, the share drawn as a tissue of cells (_cell_tissue); 0 keeps the shipped weights' stream
 
 
 @dataclass(frozen=True)
@@ -250,22 +251,75 @@ def _shape(rng: np.random.Generator, size: int) -> np.ndarray:
     return _draw(size, lambda d: d.rounded_rectangle([x0, y0, cx + radius, cy + radius * 0.7], radius=float(rng.uniform(0, radius * 0.5)), fill=255))
 
 
+def _cell_labels(rng: np.random.Generator, size: int, cells: int, max_warp: float, step: int = 4) -> np.ndarray:
+    """``size x size`` uint8 labels of a jittered Voronoi tiling with ``cells`` cells, warped by
+    up to ``max_warp`` px, computed on a grid of ``step`` px (1: smooth boundaries, 4: blocky)."""
+    seeds = rng.random((cells, 2)) * size
+    small = size // step
+    yy, xx = np.mgrid[0:small, 0:small].astype(np.float32) * step
+    shift = (_smooth_noise(rng, small, 6) - 0.5) * rng.uniform(0, max_warp)
+    dist = (xx[..., None] + shift[..., None] - seeds[:, 0]) ** 2 + (yy[..., None] - seeds[:, 1]) ** 2
+    label = np.argmin(dist, axis=-1).astype(np.uint8)
+    return label if step == 1 else np.asarray(Image.fromarray(label).resize((size, size), Image.NEAREST))
+
+
+def _boundaries(label: np.ndarray) -> np.ndarray:
+    """``H x W`` bool: the pixels where ``label`` changes from the pixel above or to the left (1 px lines)."""
+    return (np.diff(label, axis=0, prepend=label[:1]) != 0) | (np.diff(label, axis=1, prepend=label[:, :1]) != 0)
+
+
 def _network(rng: np.random.Generator, size: int) -> np.ndarray:
     """Cell boundaries of a jittered Voronoi tiling, 1-7 pixels thick: an EM-membrane-like network."""
-    cells = int(rng.integers(6, 80))
-    seeds = rng.random((cells, 2)) * size
-    small = size // 4
-    yy, xx = np.mgrid[0:small, 0:small].astype(np.float32) * 4
-    warp = (_smooth_noise(rng, small, 6) - 0.5) * rng.uniform(0, 30)
-    dist = (xx[..., None] + warp[..., None] - seeds[:, 0]) ** 2 + (yy[..., None] - seeds[:, 1]) ** 2
-    label = np.argmin(dist, axis=-1).astype(np.uint8)
-    label = np.asarray(Image.fromarray(label).resize((size, size), Image.NEAREST))
-    edges = (np.diff(label, axis=0, prepend=label[:1]) != 0) | (np.diff(label, axis=1, prepend=label[:, :1]) != 0)
+    edges = _boundaries(_cell_labels(rng, size, int(rng.integers(6, 80)), 30))
     thickness = int(rng.integers(0, 4))
     if thickness:
         edges = ndimage.binary_dilation(edges, iterations=thickness)
     if rng.random() < 0.4:  # interrupted membranes
         edges &= _smooth_noise(rng, size, 16) > rng.uniform(0.0, 0.3)
+    return edges
+
+
+def _cell_tissue(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """Paints a tissue of cells over ``image`` (``H x W x 3`` float32, in place), as electron
+    micrographs, histology or plant cells look: cell interiors with their own shade and a fine
+    grain, small organelles (dots, rings, dark blobs) inside them, and membranes 1-4 px wide
+    between the cells, mostly darker than the cells.
+
+    Returns:
+        ``H x W`` bool, the membranes (organelles are not part of them: distractors).
+    """
+    size = image.shape[0]
+    label = _cell_labels(rng, size, int(rng.integers(10, 160)), 60, step=1)
+    shade = rng.uniform(-0.12, 0.12, 256).astype(np.float32)
+    image += shade[label][..., None]
+    grain = ndimage.gaussian_filter(rng.standard_normal((size, size), dtype=np.float32), rng.uniform(0.6, 1.6))
+    image += (grain / max(float(grain.std()), 1e-6) * rng.uniform(0.02, 0.1))[..., None]
+    mean = float(image.mean())  # membranes (and organelles) mostly darker than the cells
+    tone = np.float32(mean * rng.uniform(0.0, 0.5) if rng.random() < 0.8 else mean + (1 - mean) * rng.uniform(0.5, 1.0))
+    organelles = np.zeros((size, size), np.float32)
+    canvas = Image.fromarray(np.zeros((size, size), np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(int(rng.integers(0, 250))):  # vesicles: dots and small rings
+        x, y, r = *(rng.random(2) * size), rng.uniform(0.8, 4.0)
+        if rng.random() < 0.5:
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=int(rng.integers(60, 200)))
+        else:
+            draw.ellipse([x - r, y - r, x + r, y + r], outline=int(rng.integers(60, 200)), width=1)
+    for _ in range(int(rng.integers(0, 6))):  # larger dark bodies (mitochondria, nuclei)
+        blob = _ellipse(rng, size, *(rng.random(2) * size), size * rng.uniform(0.02, 0.08))
+        organelles = np.maximum(organelles, blob * np.float32(rng.uniform(0.3, 0.8)))
+    organelles = np.maximum(organelles, np.asarray(canvas, np.float32) / 255)
+    image += organelles[..., None] * (tone - image)
+    edges = _boundaries(label)
+    if rng.random() < 0.5:
+        edges = ndimage.binary_dilation(edges)
+    if rng.random() < 0.5:  # thicker in places
+        edges |= ndimage.binary_dilation(edges) & (_smooth_noise(rng, size, 12) > rng.uniform(0.4, 0.9))
+    if rng.random() < 0.3:  # gaps
+        edges &= _smooth_noise(rng, size, 16) > rng.uniform(0.0, 0.2)
+    strength = np.float32(rng.uniform(0.6, 1.0))
+    soft = ndimage.gaussian_filter(edges.astype(np.float32), rng.uniform(0.3, 0.8)) if rng.random() < 0.5 else edges.astype(np.float32)
+    image += (np.clip(soft * 1.5, 0, 1) * strength)[..., None] * (tone - image)
     return edges
 
 
@@ -330,8 +384,9 @@ def _visible(shapes: list[np.ndarray]) -> np.ndarray:
     return np.stack(visible[::-1]) if visible else np.zeros((0, 1, 1), bool)
 
 
-def _degrade(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
-    """Contrast, brightness, gamma, blur, noise and JPEG artefacts; returns ``H x W x 3`` uint8."""
+def _degrade(rng: np.random.Generator, image: np.ndarray, max_blur: float = 2.5) -> np.ndarray:
+    """Contrast, brightness, gamma, blur (radius up to ``max_blur`` px), noise and JPEG artefacts;
+    returns ``H x W x 3`` uint8."""
     image = (image - 0.5) * np.float32(rng.uniform(0.4, 1.4)) + np.float32(0.5 + rng.normal(0, 0.12))
     np.clip(image, 0, 1, out=image)
     gamma = float(np.exp(rng.normal(0, 0.3)))
@@ -342,7 +397,7 @@ def _degrade(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
         image += rng.standard_normal(image.shape[:2] + (channels,), dtype=np.float32) * np.float32(rng.uniform(0.01, 0.1))
     out = (np.clip(image, 0, 1) * 255).astype(np.uint8)
     if rng.random() < 0.35:
-        out = np.asarray(Image.fromarray(out).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5))))
+        out = np.asarray(Image.fromarray(out).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5) * max_blur / 2.5)))
     if rng.random() < 0.3:
         buffer = io.BytesIO()
         Image.fromarray(out).save(buffer, format="JPEG", quality=int(rng.integers(10, 60)))
@@ -352,11 +407,15 @@ def _degrade(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def make_scene(seed: int, index: int, size: int = SCENE_SIZE, network_share: float = NETWORK_SHARE) -> Scene:
+def make_scene(seed: int, index: int, size: int = SCENE_SIZE, network_share: float = NETWORK_SHARE,
+               tissue_share: float = TISSUE_SHARE) -> Scene:
     """The scene number ``index`` of the stream ``seed``.
 
     ``network_share`` is the chance of a whole-image membrane network; changing it changes
-    only which scenes get one (every other draw is the same).
+    only which scenes get one (every other draw is the same). ``tissue_share`` is the chance
+    that such a network is a tissue of cells (:func:`_cell_tissue`: textured cells, organelles
+    as distractors, fewer painted objects, less blur) rather than a bare line network; at 0 the
+    scenes are exactly those the shipped weights were trained on.
 
     Returns:
         A ``Scene`` whose ``masks`` (``K x size x size``, K >= 1) each have at least 24 pixels.
@@ -365,19 +424,25 @@ def make_scene(seed: int, index: int, size: int = SCENE_SIZE, network_share: flo
     grey = bool(rng.random() < 0.35)
     image = _background(rng, size, grey)
     shapes = []
+    tissue = False
     if rng.random() < network_share:  # a membrane network over the whole image, objects as distractors
-        network = _network(rng, size)
-        colour = _object_colour(rng, image, network)
-        image[network] = image[network] * 0.3 + colour * 0.7
-        shapes.append(network)
-    shapes += _paint_objects(rng, image, grey, int(rng.integers(1, 7)))
+        tissue = tissue_share > 0 and rng.random() < tissue_share
+        if tissue:
+            shapes.append(_cell_tissue(rng, image))
+        else:
+            network = _network(rng, size)
+            colour = _object_colour(rng, image, network)
+            image[network] = image[network] * 0.3 + colour * 0.7
+            shapes.append(network)
+    distractors = int(rng.integers(1, 7))
+    shapes += _paint_objects(rng, image, grey, distractors // 3 if tissue else distractors)
     masks = _visible(shapes)
     masks = masks[masks.reshape(len(masks), -1).sum(axis=1) >= _MIN_TARGET_PX] if len(masks) else masks
     if len(masks) == 0:  # every object fell outside or was hidden: fall back to a central ellipse
         fallback = _ellipse(rng, size, size / 2, size / 2, size * 0.25)
         image[fallback] = 1 - image[fallback]
         masks = fallback[None]
-    return Scene(image=_degrade(rng, image), masks=masks)
+    return Scene(image=_degrade(rng, image, max_blur=1.0 if tissue else 2.5), masks=masks)  # 1 px membranes stay visible
 
 
 def pick_targets(scene: Scene, count: int, rng: np.random.Generator) -> np.ndarray:
