@@ -79,10 +79,6 @@ class PretrainConfig:
     loss_scale: float = 0.5
 
 
-# the values options had before they existed: a checkpoint saved without one resumes with these
-_BEFORE_OPTION = {"network_share": NETWORK_SHARE, "tissue_share": 0.0, "loss_scale": 0.5}
-
-
 # ---------------------------------------------------------------- data
 
 
@@ -228,7 +224,7 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        if {**asdict(PretrainConfig()), **_BEFORE_OPTION, **state["config"]} != asdict(config):
+        if {**asdict(PretrainConfig()), **state["config"]} != asdict(config):  # options added since: their defaults, the values they had before
             raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
         sam.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
