@@ -46,6 +46,7 @@ def tune(
     address: str = typer.Option(None, "--address", help="Ray cluster to join (auto or HOST:PORT); default: start a local Ray instance."),
     cpus_per_job: float = typer.Option(1.0, "--cpus-per-job", help="CPUs each Ray worker holds (its torch threads)."),
     gpus_per_job: float = typer.Option(0.0, "--gpus-per-job", help="GPUs each Ray worker holds (fractions share one)."),
+    refit: bool = typer.Option(True, "--refit/--no-refit", help="Train the chosen configuration again on train + val pairs for the final model (when it fits in a quarter of the budget)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and the result."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every detail."),
     as_json: bool = typer.Option(False, "--json", help="Print result.json on stdout."),
@@ -65,7 +66,7 @@ def tune(
             checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,
             optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
             max_epochs=max_epochs, n_candidates=candidates, workers=workers, executor=executor, address=address,
-            cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job,
+            cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job, refit=refit,
             data_options={k: v for k, v in data_options.items() if v not in (None, False, "error")},
         )
     if as_json:
@@ -78,10 +79,11 @@ def _summary(result) -> None:
     def fmt(value):
         return "n/a" if value is None else f"{value:.4f}"
 
+    refit = f", refit on {result.refit['pairs']} train + val pairs" if result.refit else ""
     stdout_console.print(
         f"[bold]test IoU {fmt(result.test_iou)}[/bold] (zero-shot {fmt(result.zero_shot_test_iou)}), "
         f"val IoU {fmt(result.val_iou)}, {result.n_trials} configurations in {result.elapsed_s:.1f} s "
-        f"of {result.budget_s:.0f} s"
+        f"of {result.budget_s:.0f} s{refit}"
     )
     stdout_console.print(f"report: {result.run_dir} (result.json, trials.csv, plots/, overlays/, weights/)")
 

@@ -30,6 +30,8 @@ class TuneSettings:
             process) or "ray" (Ray actors; see :mod:`qtt_core.tuner.workers`).
         address: the Ray cluster to join ("auto" or "HOST:PORT"; None starts a local instance).
         cpus_per_job / gpus_per_job: resources each Ray worker holds.
+        refit: train the chosen configuration once more on train + val pairs for the final
+            model, when that fits in a quarter of the budget (see :mod:`qtt_core.tuner.refit`).
     """
 
     data: str
@@ -49,6 +51,7 @@ class TuneSettings:
     address: str | None = None
     cpus_per_job: float = 1.0
     gpus_per_job: float = 0.0
+    refit: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

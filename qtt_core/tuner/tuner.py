@@ -13,6 +13,7 @@ files. Trials in flight when a run was killed are asked again on resume.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -30,6 +31,7 @@ from qtt_core.space import config_id, sample_configurations
 from qtt_core.tuner.clock import BudgetClock
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
 from qtt_core.tuner.progress import NullProgress, Progress
+from qtt_core.tuner.refit import RefitPlan, estimate_refit, plan_refit, run_refit
 from qtt_core.tuner.rundir import RunDirectory
 from qtt_core.tuner.settings import TuneSettings
 
@@ -62,6 +64,7 @@ class TuneResult:
     weights: str | None = None
     optimizer: str = ""
     predictors: str = ""
+    refit: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
@@ -245,12 +248,11 @@ class _Run:
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
                  len(self.candidates), settings.space or self.adapter.default_space(settings.model),
                  settings.optimizer, self.predictors or "-", self.clock.elapsed_s())
-        session = self.adapter.open_session(
-            SessionRequest(
-                model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
-                workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
-            )
+        self.request = SessionRequest(
+            model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
+            workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
         )
+        session = self.adapter.open_session(self.request)
         try:
             self._zero_shot(session)
             self._save()
@@ -292,9 +294,23 @@ class _Run:
                 self._record(EpochRow(cid, saved, score, float("nan"), self.clock.elapsed_s()), config)
                 self.optimizer.tell(cid, saved, score, 0.0)
 
+    def _refit_plan(self) -> RefitPlan | None:
+        """The refit of the current incumbent, when the run refits (see :mod:`qtt_core.tuner.refit`)."""
+        if not self.settings.refit:
+            return None
+        n_train, n_val = (len(self.data.split(name)) for name in ("train", "val"))
+        return plan_refit(self.history, n_train, n_val, self.settings.budget_s)
+
+    def _search_deadline(self, extra_s: float = 0.0) -> float:
+        """When training in the search stops: the end reserve and the planned refit's time remain.
+
+        It moves as the incumbent changes (a costlier incumbent takes longer to refit).
+        """
+        plan = self._refit_plan()
+        return self.clock.deadline(self.state["zero_shot"]["reserve_s"] + extra_s + (plan.estimate_s if plan else 0.0))
+
     def _loop(self, session: TuningSession) -> None:
-        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"])
-        while time.monotonic() < deadline:
+        while time.monotonic() < (deadline := self._search_deadline()):
             ask = self.optimizer.ask(remaining_s=deadline - time.monotonic())
             if ask is None:
                 log.info("the optimiser has nothing left to try")
@@ -345,28 +361,28 @@ class _Run:
         time the driver then waits at most for a trial that has not stopped (and stopping the
         workers takes) before the final phase.
         """
-        deadline = self.clock.deadline(self.state["zero_shot"]["reserve_s"] + STRAGGLER_GRACE_S)
-        idle, running = list(range(pool.workers)), {}
+        idle, running, deadlines = list(range(pool.workers)), {}, {}
         while True:
+            deadline = self._search_deadline(STRAGGLER_GRACE_S)
             while idle and time.monotonic() < deadline:
                 ask = self.optimizer.ask(reserve=True, remaining_s=deadline - time.monotonic())
                 if ask is None:
                     break  # nothing free now: wait for a result (or stop, when none is running)
                 worker = idle.pop(0)
                 pool.submit(worker, ask, deadline)
-                running[worker] = ask
+                running[worker], deadlines[worker] = ask, deadline
                 self.progress.update(config_id=ask.config_id, epoch=ask.epoch, time_left_s=self.clock.remaining_s())
             if not running:
                 log.info("the optimiser has nothing left to try" if time.monotonic() < deadline and idle else "no time left for another epoch")
                 break
-            outcomes = pool.wait(deadline + STRAGGLER_GRACE_S - time.monotonic())
+            outcomes = pool.wait(max(deadlines[w] for w in running) + STRAGGLER_GRACE_S - time.monotonic())
             if not outcomes:
                 log.warning("%d trials did not stop by the deadline; their epochs are dropped", len(running))
                 for ask in running.values():
                     self.optimizer.release(ask.config_id)
                 break
             for outcome in outcomes:
-                del running[outcome.worker]
+                del running[outcome.worker], deadlines[outcome.worker]
                 if self._tell_outcome(outcome):
                     idle.append(outcome.worker)
             self._save()
@@ -430,10 +446,15 @@ class _Run:
 
         zero = self.state["zero_shot"]
         best = self.history.incumbent()
-        test_iou = weights = None
+        test_iou = weights = refit = None
         if best is not None:
-            test_iou = session.score(best.config_id, "test")
-            weights = session.export(best.config_id, self.run.weights)
+            final, refit = self._refit(session, best.config_id)
+            try:
+                test_iou = final.score(best.config_id, "test")
+                weights = final.export(best.config_id, self.run.weights)
+            finally:
+                if final is not session:
+                    final.close()
             try:
                 tuned = self.adapter.load_tuned(Path(weights), device=_device(self.settings.device))
                 write_overlays(tuned, self.data.split("test"), self.run.overlays)
@@ -457,11 +478,37 @@ class _Run:
             weights=str(weights) if weights else None,
             optimizer=self.settings.optimizer,
             predictors=self.predictors,
+            refit=refit,
         )
         result.elapsed_s = round(self.clock.elapsed_s(), 3)
         self.run.write_json(self.run.result, result.to_json())
         log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(test_iou), zero["test"])
         return result
+
+
+    def _refit(self, session: TuningSession, config_id: str) -> tuple[TuningSession, dict[str, Any] | None]:
+        """The session holding the final model: a refit on train + val when planned and done, else ``session``."""
+        plan = self._refit_plan()
+        if plan is None:
+            if self.settings.refit:
+                self._log_no_refit()
+            return session, None
+        session.release(config_id)  # the searched model's state stays on disk, for the fallback
+        started = time.monotonic()
+        request = dataclasses.replace(self.request, workdir=self.run.sessions / "refit")
+        refitted = run_refit(self.adapter, request, plan, self.history.configs[config_id], self.clock.deadline(self.state["zero_shot"]["reserve_s"]))
+        if refitted is None:
+            return session, None
+        return refitted, {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
+
+
+    def _log_no_refit(self) -> None:
+        n_train, n_val = (len(self.data.split(name)) for name in ("train", "val"))
+        costly = estimate_refit(self.history, n_train, n_val)
+        if costly is None:
+            log.info("no refit: the validation split is empty (it is the training split)")
+        else:
+            log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
 
 
 def _identity(value: Any) -> Any:

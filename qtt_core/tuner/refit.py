@@ -1,0 +1,107 @@
+"""The final refit: the chosen configuration trained once more, on train + val pairs.
+
+The search chooses on the validation pairs, so the searched models never trained on them.
+With few images that is a large share of the labels (a third more training pairs with 5
+images split 3/1/1), and the practice of AutoML systems is to train the chosen
+configuration again on all labelled data but the test set for the final model
+(auto-sklearn's refit, AutoGluon's ``refit_full``). The refit repeats the incumbent's
+training exactly (same configuration, seed, epochs and schedule horizon) on the larger
+training split. Its validation scores are then on pairs it trained on; the run reports the
+search's validation score, and the test score of the model it hands back.
+
+The refit is planned while the search runs: the tuner keeps back, besides the end reserve,
+:func:`plan_refit`'s estimate for the current incumbent (its training seconds scaled by the
+larger split). A refit estimated at more than :data:`REFIT_MAX_SHARE` of the budget is not
+planned (the search gets the time); one that cannot finish before the deadline, or fails,
+leaves the searched model as the result. Its session keeps states in ``sessions/refit``, so
+a killed run continues it on resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from qtt_core.adapter import ModelAdapter, SessionRequest, TuningSession
+from qtt_core.data.views import TrainPlusVal
+from qtt_core.tuner.history import History
+
+__all__ = ["REFIT_MAX_SHARE", "RefitPlan", "estimate_refit", "plan_refit", "run_refit"]
+
+log = logging.getLogger("qtt_seg.tune")
+
+#: the largest share of the budget a refit may take
+REFIT_MAX_SHARE = 0.25
+#: the estimate's margin over the scaled training seconds (step-time noise, a busier machine)
+REFIT_MARGIN = 1.25
+#: seconds for opening the refit's session (building the model) on top of training
+REFIT_STARTUP_S = 1.0
+
+
+@dataclass(frozen=True)
+class RefitPlan:
+    """What the refit will train: ``config_id`` to ``epochs`` on ``pairs`` train + val pairs, in about ``estimate_s`` seconds."""
+
+    config_id: str
+    epochs: int
+    pairs: int
+    estimate_s: float
+
+
+def plan_refit(history: History, n_train: int, n_val: int, budget_s: float) -> RefitPlan | None:
+    """The refit of the current incumbent, or None (no incumbent, no validation pairs, too costly).
+
+    Args:
+        n_train / n_val: pairs in the training and validation splits.
+        budget_s: the run's budget in seconds (the refit takes at most :data:`REFIT_MAX_SHARE` of it).
+    """
+    plan = estimate_refit(history, n_train, n_val)
+    return plan if plan is not None and plan.estimate_s <= REFIT_MAX_SHARE * budget_s else None
+
+
+def estimate_refit(history: History, n_train: int, n_val: int) -> RefitPlan | None:
+    """The refit of the current incumbent whatever it costs; None without incumbent or pairs."""
+    best = history.incumbent()
+    if best is None or n_train == 0 or n_val == 0:
+        return None
+    trained_s = sum(
+        r.cost_s for r in history.rows
+        if r.config_id == best.config_id and r.status == "ok" and r.epoch <= best.epoch and not math.isnan(r.cost_s)
+    )
+    estimate_s = trained_s * (n_train + n_val) / n_train * REFIT_MARGIN + REFIT_STARTUP_S
+    return RefitPlan(best.config_id, best.epoch, n_train + n_val, estimate_s)
+
+
+def run_refit(adapter: ModelAdapter, request: SessionRequest, plan: RefitPlan, config: dict[str, Any], deadline: float) -> TuningSession | None:
+    """Train ``plan`` on ``request.data`` with its validation pairs added; the session, or None.
+
+    None (and the reason logged) when the refit failed or did not reach its epochs before
+    ``deadline`` (a ``time.monotonic()`` value); the caller then keeps the searched model.
+    """
+    needed_s = plan.estimate_s / REFIT_MARGIN  # the incumbent may have changed since the time was kept back: try unless hopeless
+    if time.monotonic() + needed_s > deadline:
+        log.info("refit skipped: %.1f s left, it needs about %.1f s; the searched model is kept", deadline - time.monotonic(), needed_s)
+        return None
+    started = time.monotonic()
+    session = adapter.open_session(
+        SessionRequest(
+            model=request.model, data=TrainPlusVal(request.data), device=request.device, checkpoint=request.checkpoint,
+            workdir=request.workdir, seed=request.seed, options=dict(request.options),
+        )
+    )
+    try:
+        session.train(plan.config_id, config, plan.epochs, deadline=deadline)
+    except Exception as error:  # noqa: BLE001 - a failed refit leaves the searched model, never the run
+        log.warning("refit of %s failed (%s); the searched model is kept", plan.config_id, getattr(error, "reason", error))
+        session.close()
+        return None
+    reached = session.last_epoch(plan.config_id)
+    if reached < plan.epochs:
+        log.info("refit of %s reached epoch %d of %d before the deadline; the searched model is kept", plan.config_id, reached, plan.epochs)
+        session.close()
+        return None
+    log.info("refit %s on %d train + val pairs for %d epochs in %.1f s", plan.config_id, plan.pairs, plan.epochs, time.monotonic() - started)
+    return session
