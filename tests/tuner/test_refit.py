@@ -114,3 +114,43 @@ def test_train_plus_val_appends_the_validation_pairs_and_keeps_the_rest():
     assert view.split("val") is not None and len(view.split("test")) == 1
     with pytest.raises(IndexError):
         merged.image(5)
+
+
+def test_a_refit_killed_midway_continues_from_its_saved_epochs(tmp_path):
+    """A resumed run refits in the same ``sessions/refit`` folder: finished epochs are not repeated."""
+    from qtt_core.adapter import SessionRequest
+    from qtt_core.tuner.refit import RefitPlan, run_refit
+
+    data = make_shapes_data(n_train=3, n_val=1, n_test=1, size=(16, 16))
+    request = SessionRequest(model="mock", data=data, workdir=tmp_path / "refit", seed=0)
+    adapter, config = RecordingAdapter(epoch_cost_s=0.0), {"lr": 3e-4}
+    first = run_refit(adapter, request, RefitPlan("c1", 2, 4, 1.0), config, deadline=time.monotonic() + 60)
+    assert first is not None and first.last_epoch("c1") == 2
+    trained = []
+    adapter.open_session = lambda req: _CountingSession(req, trained)
+    again = run_refit(adapter, request, RefitPlan("c1", 3, 4, 1.0), config, deadline=time.monotonic() + 60)
+    assert again.last_epoch("c1") == 3 and trained == [3]
+
+
+class _CountingSession(MockSession):
+    def __init__(self, request, trained):
+        super().__init__(request, 0.0, False, set())
+        self.trained = trained
+
+    def train(self, config_id, config, to_epoch, deadline=None):
+        reports = super().train(config_id, config, to_epoch, deadline)
+        self.trained += [r.epoch for r in reports]
+        return reports
+
+
+def test_a_refit_that_misses_the_deadline_leaves_the_searched_model(tmp_path, caplog):
+    from qtt_core.adapter import SessionRequest
+    from qtt_core.tuner.refit import RefitPlan, run_refit
+
+    data = make_shapes_data(n_train=3, n_val=1, n_test=1, size=(16, 16))
+    request = SessionRequest(model="mock", data=data, workdir=tmp_path / "refit", seed=0)
+    adapter = RecordingAdapter(epoch_cost_s=0.2, sleep=True)
+    started = time.monotonic()
+    with caplog.at_level("INFO", logger="qtt_seg"):
+        assert run_refit(adapter, request, RefitPlan("c1", 5, 4, 0.1), {"lr": 3e-4}, deadline=started + 0.5) is None
+    assert time.monotonic() - started < 1.0 and "searched model is kept" in caplog.text
