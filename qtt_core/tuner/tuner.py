@@ -1,8 +1,10 @@
-"""The budgeted tuning run: data, predictors, zero-shot, ask/tell with freeze-thaw, report.
+"""The budgeted tuning run: data, predictors, zero-shot, ask/tell with freeze-thaw, refit, report.
 
 The budget is a promise: from the call to ``result.json`` written, everything included, the
 run takes at most the budget plus a few seconds. Training gets what is left after a reserve
-for the final evaluation, export and report, estimated from the measured zero-shot pass.
+for the final evaluation, export and report, estimated from the measured zero-shot pass, and
+after the time the planned refit of the incumbent on train + val needs
+(:mod:`qtt_core.tuner.refit`).
 A killed run resumes from its folder with the time that was left.
 
 With ``workers > 1`` that many trials train at once (:mod:`qtt_core.tuner.workers`): the
