@@ -53,7 +53,8 @@ def test_deadline_stops_within_an_epoch_and_discards_it(open_session, tmp_path):
     started = time.monotonic()
     reports = session.train("c", RESUMABLE, to_epoch=50, deadline=started + budget_s)
     elapsed = time.monotonic() - started
-    assert 1 <= len(reports) < 49 and elapsed < budget_s + epoch_s
+    # stopped within an epoch of the deadline (a second of slack for a busy machine's stalls; 50 epochs take 7 s)
+    assert 1 <= len(reports) < 49 and elapsed < budget_s + max(epoch_s, 1.0)
     done = session.last_epoch("c")
     assert done == 1 + len(reports)
     # the half-trained epoch left no trace: continuing equals training straight through
