@@ -38,6 +38,21 @@ def test_resumed_run_reaches_the_weights_of_a_straight_run(tmp_path):
     assert not _same_weights(straight, build_sam(get_architecture("sam-tiny"), seed=TINY.seed))  # it trained
 
 
+def test_scenes_drawn_by_loader_processes_give_the_same_weights(tmp_path):
+    """``--loader-workers`` (for a GPU, which waits on the CPU's scenes) changes speed, not weights."""
+    straight = pretrain(TINY, tmp_path / "straight")
+    pretrain(TINY, tmp_path / "workers", stop_at_step=2, checkpoint_every=1, loader_workers=2)
+    resumed = pretrain(TINY, tmp_path / "workers", resume=True, loader_workers=2)
+    assert _same_weights(straight, resumed)
+
+
+def test_pretraining_on_a_missing_cuda_device_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device"):
+        pretraining.main(["--out", str(tmp_path), "--model", "sam-tiny", "--steps", "1", "--device", "cuda"])
+    assert not (tmp_path / "last.pt").exists()
+
+
 def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     pretrain(TINY, tmp_path, stop_at_step=1)
     with pytest.raises(SystemExit, match="last.pt"):

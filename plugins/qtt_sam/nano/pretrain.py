@@ -178,7 +178,7 @@ def _save_checkpoint(out: Path, sam: Sam, optimizer: torch.optim.Optimizer, step
     state = {
         "config": asdict(config),
         "step": step,
-        "model": sam.state_dict(),
+        "model": {name: value.cpu() for name, value in sam.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "numpy_rng": np.random.get_state(),
@@ -209,21 +209,24 @@ def _optimizer(sam: Sam, config: PretrainConfig) -> torch.optim.AdamW:
 
 
 def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint_every: int = 200,
-             log_every: int = 20, stop_at_step: int | None = None) -> Sam:
-    """Trains (or resumes training) and returns the model; checkpoints go to ``out/last.pt``.
+             log_every: int = 20, stop_at_step: int | None = None, device: str = "cpu", loader_workers: int = 0) -> Sam:
+    """Trains (or resumes training) and returns the model (on the CPU); checkpoints go to ``out/last.pt``.
 
     Args:
         stop_at_step: stop (after checkpointing) once this step is reached; the schedule still
             spans ``config.steps`` (used to train in chunks and by the resume test).
+        device: where the model trains ("cpu", "cuda", "cuda:N"); checkpoints are device-free.
+        loader_workers: processes drawing the scenes ahead of the training step (0: this
+            process). The batches are the same whatever the count: each is a function of its step.
     """
     arch: SamArchitecture = get_architecture(config.model)
     out.mkdir(parents=True, exist_ok=True)
-    sam = build_sam(arch, seed=config.seed).train()
+    sam = build_sam(arch, seed=config.seed).train().to(device)
     optimizer = _optimizer(sam, config)
     step = 0
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if {**asdict(PretrainConfig()), **state["config"]} != asdict(config):  # options added since: their defaults, the values they had before
             raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
         sam.load_state_dict(state["model"])
@@ -242,9 +245,9 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     last_step = config.steps if stop_at_step is None else min(stop_at_step, config.steps)
     started = time.perf_counter()
     running: dict[str, float] = {}
-    while step < last_step:
+    for images, boxes, masks in _batches(config, arch.image_size, step, last_step, loader_workers):
         scheduler.step_update(step)
-        images, boxes, masks = make_batch(config, step, arch.image_size)
+        images, boxes, masks = images.to(device), [b.to(device) for b in boxes], [m.to(device) for m in masks]
         loss, parts = train_step_loss(sam, images, boxes, masks, config.iou_loss_weight, config.loss_scale)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -262,7 +265,34 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
             running = {}
         if step % checkpoint_every == 0 or step == last_step:
             _save_checkpoint(out, sam, optimizer, step, config)
-    return sam.eval()
+    return sam.cpu().eval()
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Item ``t``: the batch of step ``t`` (:func:`make_batch`), for a DataLoader's worker processes."""
+
+    def __init__(self, config: PretrainConfig, image_size: int):
+        self.config, self.image_size = config, image_size
+
+    def __len__(self) -> int:
+        return self.config.steps
+
+    def __getitem__(self, step: int):
+        return make_batch(self.config, step, self.image_size)
+
+
+def _batches(config: PretrainConfig, image_size: int, first: int, last: int, workers: int):
+    """The batches of steps ``first .. last - 1`` in order, drawn by ``workers`` processes (0: here)."""
+    if workers <= 0:
+        return (make_batch(config, step, image_size) for step in range(first, last))
+    return torch.utils.data.DataLoader(
+        _StepBatches(config, image_size), batch_size=None, sampler=range(first, last), num_workers=workers,
+        collate_fn=_as_is, prefetch_factor=4, persistent_workers=False,
+    )
+
+
+def _as_is(batch):
+    return batch
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -275,7 +305,7 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _load_checkpoint_model(out: Path) -> tuple[Sam, dict]:
-    state = torch.load(out / CHECKPOINT_NAME, weights_only=False)
+    state = torch.load(out / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
     sam = build_sam(get_architecture(state["config"]["model"]), seed=None)
     sam.load_state_dict(state["model"])
     return sam.eval(), state
@@ -306,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-at-step", type=int, default=None, help="train only up to this step (chunks)")
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (the weights are the same up to float rounding)")
+    parser.add_argument("--loader-workers", type=int, default=0,
+                        help="processes drawing scenes ahead of the training step (0: none; a GPU needs several)")
     parser.add_argument("--export", type=Path, default=None, help="write fp16 safetensors weights here at the end")
     parser.add_argument("--export-only", action="store_true", help="export OUT/last.pt without training")
     args = parser.parse_args(argv)
@@ -323,10 +356,12 @@ def main(argv: list[str] | None = None) -> int:
                             warmup_steps=args.warmup_steps, init_weights=args.init_weights,
                             data_offset=args.data_offset, network_share=args.network_share,
                             tissue_share=args.tissue_share, loss_scale=args.loss_scale)
-    print(f"pretraining {json.dumps(asdict(config))} threads={args.threads}", flush=True)
+    print(f"pretraining {json.dumps(asdict(config))} threads={args.threads} device={args.device}", flush=True)
     started = time.perf_counter()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: torch sees no CUDA device here; use --device cpu")
     sam = pretrain(config, args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
-                   stop_at_step=args.stop_at_step)
+                   stop_at_step=args.stop_at_step, device=args.device, loader_workers=args.loader_workers)
     print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
     if args.export is not None:
         _, state = _load_checkpoint_model(args.out)
