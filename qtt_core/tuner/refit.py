@@ -37,7 +37,7 @@ log = logging.getLogger("qtt_seg.tune")
 REFIT_MAX_SHARE = 0.25
 #: the estimate's margin over the scaled training seconds (step-time noise, a busier machine)
 REFIT_MARGIN = 1.25
-#: seconds for opening the refit's session (building the model) on top of training
+#: seconds for opening the refit's session on top of training and building the model
 REFIT_STARTUP_S = 1.0
 
 
@@ -51,18 +51,20 @@ class RefitPlan:
     estimate_s: float
 
 
-def plan_refit(history: History, n_train: int, n_val: int, budget_s: float) -> RefitPlan | None:
+def plan_refit(history: History, n_train: int, n_val: int, startup_s: float = 0.0, *, budget_s: float) -> RefitPlan | None:
     """The refit of the current incumbent, or None (no incumbent, no validation pairs, too costly).
 
     Args:
         n_train / n_val: pairs in the training and validation splits.
         budget_s: the run's budget in seconds (the refit takes at most :data:`REFIT_MAX_SHARE` of it).
+        startup_s: seconds a new session takes to build the model (the tuner measures it in the
+            zero-shot pass), on top of :data:`REFIT_STARTUP_S`.
     """
-    plan = estimate_refit(history, n_train, n_val)
+    plan = estimate_refit(history, n_train, n_val, startup_s)
     return plan if plan is not None and plan.estimate_s <= REFIT_MAX_SHARE * budget_s else None
 
 
-def estimate_refit(history: History, n_train: int, n_val: int) -> RefitPlan | None:
+def estimate_refit(history: History, n_train: int, n_val: int, startup_s: float = 0.0) -> RefitPlan | None:
     """The refit of the current incumbent whatever it costs; None without incumbent or pairs."""
     best = history.incumbent()
     if best is None or n_train == 0 or n_val == 0:
@@ -71,7 +73,7 @@ def estimate_refit(history: History, n_train: int, n_val: int) -> RefitPlan | No
         r.cost_s for r in history.rows
         if r.config_id == best.config_id and r.status == "ok" and r.epoch <= best.epoch and not math.isnan(r.cost_s)
     )
-    estimate_s = trained_s * (n_train + n_val) / n_train * REFIT_MARGIN + REFIT_STARTUP_S
+    estimate_s = trained_s * (n_train + n_val) / n_train * REFIT_MARGIN + REFIT_STARTUP_S + startup_s
     return RefitPlan(best.config_id, best.epoch, n_train + n_val, estimate_s)
 
 

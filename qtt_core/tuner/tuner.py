@@ -271,6 +271,7 @@ class _Run:
     def _zero_shot(self, session: TuningSession) -> None:
         if "zero_shot" in self.state:
             return
+        started = time.monotonic()
         val = session.zero_shot_score("val")
         middle = time.monotonic()
         test = session.zero_shot_score("test")
@@ -278,7 +279,7 @@ class _Run:
         # final phase: a test evaluation, overlays and export (about another test pass, measured
         # here; the validation pass above also paid for building the model), and the report files
         reserve_s = 2.5 * test_s + REPORT_RESERVE_S
-        self.state["zero_shot"] = {"val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s}
+        self.state["zero_shot"] = {"val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s, "build_and_val_s": middle - started}
         log.info("zero-shot IoU: val %.4f, test %.4f (%.1f s); %.1f s reserved for the end", val, test, test_s, reserve_s)
         self.progress.update(zero_shot=val)
 
@@ -300,8 +301,12 @@ class _Run:
         """The refit of the current incumbent, when the run refits (see :mod:`qtt_core.tuner.refit`)."""
         if not self.settings.refit:
             return None
+        return plan_refit(self.history, *self._refit_inputs(), budget_s=self.settings.budget_s)
+
+    def _refit_inputs(self) -> tuple[int, int, float]:
+        """Training and validation pairs, and the seconds a new session needs to build the model."""
         n_train, n_val = (len(self.data.split(name)) for name in ("train", "val"))
-        return plan_refit(self.history, n_train, n_val, self.settings.budget_s)
+        return n_train, n_val, self.state["zero_shot"].get("build_and_val_s", 0.0)
 
     def _search_deadline(self, extra_s: float = 0.0) -> float:
         """When training in the search stops: the end reserve and the planned refit's time remain.
@@ -505,8 +510,7 @@ class _Run:
 
 
     def _log_no_refit(self) -> None:
-        n_train, n_val = (len(self.data.split(name)) for name in ("train", "val"))
-        costly = estimate_refit(self.history, n_train, n_val)
+        costly = estimate_refit(self.history, *self._refit_inputs())
         if costly is None:
             log.info("no refit: the validation split is empty (it is the training split)")
         else:

@@ -154,3 +154,9 @@ def test_a_refit_that_misses_the_deadline_leaves_the_searched_model(tmp_path, ca
     with caplog.at_level("INFO", logger="qtt_seg"):
         assert run_refit(adapter, request, RefitPlan("c1", 5, 4, 0.1), {"lr": 3e-4}, deadline=started + 0.5) is None
     assert time.monotonic() - started < 1.0 and "searched model is kept" in caplog.text
+
+
+def test_the_plan_counts_building_the_model_again():
+    history = _history(("a", 1, 0.5, 2.0))
+    assert plan_refit(history, 4, 1, startup_s=3.0, budget_s=100.0).estimate_s == pytest.approx(plan_refit(history, 4, 1, budget_s=100.0).estimate_s + 3.0)
+    assert plan_refit(history, 4, 1, startup_s=9.0, budget_s=40.0) is None  # 4.1 s with training alone fits a quarter of 40 s; 9 s more to build does not
