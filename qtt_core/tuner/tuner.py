@@ -459,6 +459,12 @@ class _Run:
             try:
                 test_iou = final.score(best.config_id, "test")
                 weights = final.export(best.config_id, self.run.weights)
+                if refit is not None:  # beside the adapter's files: what this model trained on
+                    self.run.write_json(Path(weights) / "refit.json", {
+                        **refit, "trained_on": "train + val",
+                        "note": "validation scores in the adapter's files are on pairs this model trained on; "
+                                "result.json's val_iou is the search's, from the model trained on train alone",
+                    })
             finally:
                 if final is not session:
                     final.close()

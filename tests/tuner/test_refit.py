@@ -58,6 +58,7 @@ def test_the_chosen_configuration_is_refit_on_train_and_val_within_the_budget(tm
     refit_state = json.loads((refit.workdir / "mock_trials" / f"{result.best_config_id}.json").read_text())
     assert refit_state["epoch"] == best_epoch
     assert json.loads((tmp_path / "run" / "result.json").read_text())["refit"] == result.refit
+    assert json.loads((tmp_path / "run" / "weights" / "refit.json").read_text())["trained_on"] == "train + val"
     assert "refit" in (tmp_path / "run" / "run.log").read_text()
 
 
@@ -65,6 +66,7 @@ def test_no_refit_when_switched_off(tmp_path):
     adapter = RecordingAdapter(epoch_cost_s=0.0)
     result = _tune(tmp_path, adapter, refit=False)
     assert result.refit is None and len(adapter.requests) == 1 and result.test_iou is not None
+    assert not (tmp_path / "run" / "weights" / "refit.json").exists()
 
 
 def test_a_failed_refit_keeps_the_searched_model(tmp_path):
