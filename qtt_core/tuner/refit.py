@@ -19,6 +19,7 @@ a killed run continues it on resume.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -88,12 +89,7 @@ def run_refit(adapter: ModelAdapter, request: SessionRequest, plan: RefitPlan, c
         log.info("refit skipped: %.1f s left, it needs about %.1f s; the searched model is kept", deadline - time.monotonic(), needed_s)
         return None
     started = time.monotonic()
-    session = adapter.open_session(
-        SessionRequest(
-            model=request.model, data=TrainPlusVal(request.data), device=request.device, checkpoint=request.checkpoint,
-            workdir=request.workdir, seed=request.seed, options=dict(request.options),
-        )
-    )
+    session = adapter.open_session(dataclasses.replace(request, data=TrainPlusVal(request.data)))
     try:
         session.train(plan.config_id, config, plan.epochs, deadline=deadline)
     except Exception as error:  # noqa: BLE001 - a failed refit leaves the searched model, never the run
