@@ -498,7 +498,6 @@ class _Run:
         log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(test_iou), zero["test"])
         return result
 
-
     def _refit(self, session: TuningSession, config_id: str) -> tuple[TuningSession, dict[str, Any] | None]:
         """The session holding the final model: a refit on train + val when planned and done, else ``session``."""
         plan = self._refit_plan()
@@ -513,7 +512,6 @@ class _Run:
         if refitted is None:
             return session, None
         return refitted, {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
-
 
     def _log_no_refit(self) -> None:
         costly = estimate_refit(self.history, *self._refit_inputs())
