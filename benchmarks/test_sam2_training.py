@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_sam2
 import torch
 from reference import VARIANTS, reference_update
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 from qtt_core.testing import make_shapes_data  # noqa: E402
 from qtt_sam.engine import EngineContext, TrainConfig, build_trial, train_epoch  # noqa: E402

@@ -20,6 +20,26 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+SAM2_INSTALL = "pip install setuptools wheel && SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2==1.1.0"
+RAY_INSTALL = "pip install 'qtt-seg[ray]'"
+
+
+def require_sam2() -> None:
+    """Skip the calling test module unless the optional ``sam2`` package is really installed."""
+    from qtt_core.installed import package_installed
+
+    if not package_installed("sam2", "build_sam"):
+        pytest.skip(f"needs the optional sam2 package (SAM 2); to run these tests: {SAM2_INSTALL}", allow_module_level=True)
+
+
+def require_ray() -> None:
+    """Skip the calling test (module) unless the optional ``ray`` package is really installed."""
+    from qtt_core.installed import package_installed
+
+    if not package_installed("ray", "actor"):
+        pytest.skip(f"needs the optional ray package (the ray executor); to run these tests: {RAY_INSTALL}", allow_module_level=True)
+
+
 def shared_data_dir() -> Path | None:
     """``../shared/data`` beside the repository, or None when it is absent (a user's clone)."""
     path = REPO_ROOT.parent / "shared" / "data"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import SAM2_INSTALL
+from qtt_core.installed import package_installed
 from qtt_core.registry import Registry
 from qtt_core.testing import MockAdapter, check_adapter, check_extractor, check_space
 
@@ -16,6 +18,9 @@ def _adapter_params():
     params = [pytest.param(MockAdapter(), "mock", id="mock")]
     for name, adapter in _REGISTRY.adapters.items():
         params.append(pytest.param(adapter, adapter.model_names()[-1], id=f"{name}:{adapter.model_names()[-1]}"))
+    if "sam2" not in dict(_REGISTRY.adapters.items()) and not package_installed("sam2", "build_sam"):
+        reason = f"needs the optional sam2 package (SAM 2); to run: {SAM2_INSTALL}"
+        params.append(pytest.param(None, "sam2-test", id="sam2:sam2-test", marks=pytest.mark.skip(reason=reason)))
     return params
 
 

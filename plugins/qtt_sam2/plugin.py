@@ -6,24 +6,15 @@ command; the registry then lists the plugin as unavailable with that reason.
 
 from __future__ import annotations
 
-import importlib.util
-
 from qtt_core.hookspecs import hookimpl
+from qtt_core.installed import package_installed
 from qtt_sam2.adapter import Sam2Adapter
 from qtt_sam2.meta import meta_dataset_spec
 
 INSTALL_HINT = "SAM 2 needs the sam2 package: pip install qtt-seg[sam2]"
 
 
-def _sam2_installed() -> bool:
-    """Whether ``sam2`` can be imported (found without importing it: that takes seconds)."""
-    try:
-        return importlib.util.find_spec("sam2") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-if not _sam2_installed():
+if not package_installed("sam2", "build_sam"):
     raise ImportError(INSTALL_HINT)
 
 

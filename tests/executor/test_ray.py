@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import require_ray, run_cli
 
-ray = pytest.importorskip("ray")
+require_ray()
 
-from helpers import run_cli  # noqa: E402
+import ray  # noqa: E402
 from qtt_core.errors import UsageError  # noqa: E402
 from qtt_core.executor import Job, make_executor  # noqa: E402
 from qtt_core.metadataset.build import build_meta_dataset  # noqa: E402

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import run_cli
+from helpers import require_ray, run_cli
 from qtt_core.errors import UsageError
 from qtt_core.executor import EXECUTOR_NAMES, make_executor
 
@@ -35,7 +35,7 @@ def test_ray_options_need_the_ray_executor(tmp_path):
 
 
 def test_an_address_nobody_answers_at_is_one_line(tmp_path):
-    pytest.importorskip("ray")
+    require_ray()
     result = run_cli("meta", "build", "--model", "sam-tiny", "--tasks", "shapes-binary", "--configs", "1", "--epochs", "1",
                      "--out", tmp_path / "meta.csv", "--executor", "ray", "--address", "127.0.0.1:1")  # fmt: skip
     assert result.returncode == 2 and "no Ray cluster answers at --address 127.0.0.1:1" in result.stderr, result

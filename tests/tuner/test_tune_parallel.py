@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from helpers import kill_and_resume_mock_tune, registry_with, require_shared, run_cli
+from helpers import kill_and_resume_mock_tune, registry_with, require_ray, require_shared, run_cli
 from qtt_core.errors import UsageError
 from qtt_core.testing import MockAdapter, make_shapes_data
 from qtt_core.tuner import load_best, tune
@@ -78,7 +78,7 @@ def test_killed_parallel_run_resumes_and_asks_its_trials_in_flight_again(tmp_pat
 
 @pytest.mark.slow
 def test_two_ray_workers_tune_sam_tiny_on_a_real_set_within_the_budget(tmp_path):
-    pytest.importorskip("ray")
+    require_ray()
     data = require_shared("real", "kvasir_seg_sample", "Kvasir-SEG")
     budget_s = 120.0  # Ray's start-up and the actors' imports took 20-70 s of it on this busy 2-core machine
     started = time.monotonic()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import frozen_base, parameter_names, require_sam2, trainable_names
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
-from helpers import frozen_base, parameter_names, trainable_names
-from qtt_sam2.wrapper import Sam2Wrapper
+from qtt_sam2.wrapper import Sam2Wrapper  # noqa: E402
 
 _KINDS = {"qkv": ["attn.qkv"], "proj": ["attn.proj"], "mlp": ["mlp.layers.0", "mlp.layers.1"]}
 

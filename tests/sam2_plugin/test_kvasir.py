@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sam2_test_configs import FAST_LORA
 
-from helpers import require_shared
+from helpers import require_sam2, require_shared
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 from qtt_core.adapter import SessionRequest  # noqa: E402
 from qtt_core.data import load_dataset  # noqa: E402

@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from helpers import require_sam2
 import torch
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 from qtt_core.errors import UsageError  # noqa: E402
 from qtt_sam2 import architectures  # noqa: E402

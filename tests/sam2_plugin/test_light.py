@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import require_sam2
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 _CODE = (
     "import sys, json; import qtt_sam2.plugin as p; a = p.qtt_model_adapters()[0]; a.model_names(); "

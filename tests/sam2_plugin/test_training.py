@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import check_freeze_thaw
+from helpers import check_freeze_thaw, require_sam2
 from sam2_test_configs import FAST_LORA
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 from qtt_sam.engine import EngineSession
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import require_sam2
 
-pytest.importorskip("sam2", reason="needs the sam2 package: pip install qtt-seg[sam2]")
+require_sam2()
 
 from qtt_core.registry import Registry  # noqa: E402
 from qtt_core.surrogates import load_predictors  # noqa: E402
