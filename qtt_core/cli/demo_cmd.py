@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from qtt_core.cli.output import stdout_console
+from qtt_core.cli.output import err_console, stdout_console
 from qtt_core.errors import UsageError
 
 
@@ -31,7 +31,7 @@ def demo(
     data = write_task_folder(task, out / "data", seed=seed)
     stdout_console.print(f"dataset: {data} (generated '{task}': train/val/test with images/ and masks/)")
     _console_logging(quiet, False)
-    with make_progress(budget, quiet) as progress:
+    with make_progress(budget, quiet, console=err_console) as progress:
         result = tune(data, budget, out=out / "run", model=model, seed=seed, progress=progress)
     _summary(result)
     stdout_console.print(f"next: qtt-seg predict {out / 'run'} {data / 'test' / 'images'}/*.png --out {out / 'predictions'}")

@@ -60,7 +60,7 @@ def tune(
         "masks": masks, "invert": invert, "resize": resize,
     }
     _console_logging(quiet or as_json, verbose)
-    with make_progress(budget, quiet or as_json) as progress:
+    with make_progress(budget, quiet or as_json, console=err_console) as progress:
         result = run_tune(
             data, budget, out=out, resume=resume, progress=progress, model=model,
             checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["LiveProgress", "NullProgress", "Progress", "make_progress"]
 
@@ -29,15 +32,24 @@ class NullProgress:
 
 
 class LiveProgress:
-    """A small rich panel on stderr: time left, trials, current configuration, incumbent."""
+    """A small rich panel on stderr: time left, trials, current configuration, incumbent.
 
-    def __init__(self, budget_s: float):
+    The panel is redrawn in place, so everything else written to the terminal while it is
+    shown must go through ``console`` (pass the one the log handler uses): rich then prints
+    it above the panel. Other writes to ``sys.stderr`` (warnings, stray prints) are routed
+    through it too, and so are writes to ``sys.stdout`` when stdout is the same terminal.
+    """
+
+    def __init__(self, budget_s: float, console: Console | None = None):
         from rich.console import Console
         from rich.live import Live
 
         self.fields: dict[str, Any] = {"time_left_s": budget_s}
-        self.started = time.monotonic()
-        self.live = Live(self._render(), console=Console(stderr=True), refresh_per_second=4, transient=False)
+        self._time_left_at = time.monotonic()
+        self.live = Live(
+            console=console or Console(stderr=True), get_renderable=self._render, refresh_per_second=4,
+            transient=False, redirect_stderr=True, redirect_stdout=sys.stdout.isatty(),
+        )
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()
@@ -47,15 +59,19 @@ class LiveProgress:
         self.live.__exit__(*exc)
 
     def update(self, **fields: Any) -> None:
-        self.fields.update({k: v for k, v in fields.items() if v is not None})
-        self.live.update(self._render())
+        """Takes the new values; the panel shows them at its next refresh."""
+        new = {k: v for k, v in fields.items() if v is not None}
+        if "time_left_s" in new:
+            self._time_left_at = time.monotonic()
+        self.fields.update(new)
 
     def _render(self):
         from rich.table import Table
 
         f = self.fields
+        time_left = f.get("time_left_s", 0.0) - (time.monotonic() - self._time_left_at)
         table = Table.grid(padding=(0, 2))
-        table.add_row("time left", f"{max(0.0, f.get('time_left_s', 0.0)):.0f} s")
+        table.add_row("time left", f"{max(0.0, time_left):.0f} s")
         table.add_row("trials", str(f.get("trials", 0)))
         table.add_row("training", f"{f.get('config_id', '-')} epoch {f.get('epoch', '-')}")
         incumbent = f.get("incumbent")
@@ -65,8 +81,12 @@ class LiveProgress:
         return table
 
 
-def make_progress(budget_s: float, quiet: bool) -> LiveProgress | NullProgress:
-    """The live panel when stderr is a terminal and not ``quiet``."""
+def make_progress(budget_s: float, quiet: bool, console: Console | None = None) -> LiveProgress | NullProgress:
+    """The live panel when stderr is a terminal and not ``quiet``; plain log lines only otherwise.
+
+    ``console`` is the console the log lines go through (the CLI's ``err_console``): the
+    panel must share it to stay in place under them.
+    """
     if quiet or not sys.stderr.isatty():
         return NullProgress()
-    return LiveProgress(budget_s)
+    return LiveProgress(budget_s, console)
