@@ -22,7 +22,7 @@ def replay(
     budgets: str = typer.Option("60,120,180", "--budgets", help="Budgets in simulated seconds, comma-separated."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds per optimiser and dataset."),
     workers: str = typer.Option("1", "--workers", help="Simulated parallel workers, comma-separated counts (e.g. 1,2,4,8)."),
-    optimizers: str = typer.Option("quick,quick-nometa,random,portfolio", "--optimizers", help="Optimisers, comma-separated."),
+    optimizers: str = typer.Option("quick,quick-nometa,random,portfolio,portfolio-nested,portfolio-lr-sched", "--optimizers", help="Optimisers, comma-separated."),
     out: Path | None = typer.Option(None, "--out", help="Folder for replay.csv, regret_over_time.png and replay.json."),
     space: str = typer.Option("", "--space", help="Search space name or YAML file (default: the file's own, qtt-seg-sam2 for the published format)."),
     share_meta_training: bool = typer.Option(False, "--share-meta-training", help="Meta-train predictors once per held-out dataset, not once per seed (faster)."),
@@ -105,9 +105,23 @@ def _print_summary(result) -> None:
     for name, by_budget in result.summary.items():
         table.add_row(name, *[f"{by_budget[f'{b:g}']:.3f}" for b in budgets])
     stdout_console.print(table)
+    _print_per_dataset(result, budgets)
     for name in ("spearman_final", "median_rel_error_cost"):
         values = [q[name] for q in result.quality if q[name] == q[name]]
         if values:
             stdout_console.print(f"{name}: mean {sum(values) / len(values):.3f} over {len(values)} held-out runs")
     for kind, path in result.files.items():
         stdout_console.print(f"{kind}: {path}")
+
+
+def _print_per_dataset(result, budgets: list[float]) -> None:
+    """Regret at each budget and the first pick's true percentile, per held-out dataset."""
+    from rich.table import Table
+
+    table = Table("held out", "optimiser", *[f"{b:g} s" for b in budgets], "first pick",
+                  title="per held-out dataset: mean regret, and the percentile of the first configuration trained (1 = best)")  # fmt: skip
+    for dataset, by_label in result.per_dataset().items():
+        for label, cell in by_label.items():
+            pick = cell.get("first_pick")
+            table.add_row(dataset, label, *[f"{cell[f'{b:g}']:.3f}" for b in budgets], "-" if pick is None else f"{pick:.2f}")
+    stdout_console.print(table)

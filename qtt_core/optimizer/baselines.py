@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from qtt_core.metadataset.table import MetaDataset
 
-__all__ = ["Portfolio", "RandomSearch", "main_effect_scores", "portfolio_scores"]
+__all__ = ["GroupedPortfolio", "Portfolio", "RandomSearch", "main_effect_scores", "portfolio_scores"]
 
 
 class _SequentialBaseline(Optimizer):
@@ -196,35 +196,57 @@ class Portfolio(_SequentialBaseline):
         self.scores = {ids[i]: float(score[i]) for i in range(len(ids))}
 
 
-def portfolio_scores(meta_train: MetaDataset, max_epochs: int, normalise: str = "rank") -> np.ndarray:
-    """Each row's best score within ``max_epochs`` epochs, normalised within its dataset.
+class GroupedPortfolio(_SequentialBaseline):
+    """Candidates in the order of their grouped score (:mod:`qtt_core.metadataset.grouped`).
+
+    ``portfolio-lr-sched``: grouped by learning rate and scheduler, min-max normalised scores,
+    no shrinkage (a candidate whose pair was never recorded scores 0). ``portfolio-nested``:
+    the grouping chosen by leave-one-dataset-out on the meta-training datasets, each group's
+    mean shrunk towards its coarser group's. Ties are broken at random (seeded).
 
     Args:
-        meta_train: the recorded runs.
-        max_epochs: epochs the score may take.
-        normalise: ``"rank"`` (the rank among the dataset's rows, 0 worst .. 1 best, ties
-            averaged) or ``"minmax"`` ((score - worst) / (best - worst)).
-
-    Returns:
-        ``N`` floats in [0, 1] (0.5 for every row of a dataset whose rows all score the same,
-        0 for a row without any score).
+        candidates: the pool, plain dicts of active hyperparameters.
+        meta_train: the recorded runs of other datasets (None: a random order).
+        max_epochs: epochs to train every candidate to.
+        seed: breaks ties.
+        space: accepted for the factory's uniform call; unused.
+        names: the hyperparameters that group (None: chosen on ``meta_train``).
+        shrinkage: see :class:`qtt_core.metadataset.grouped.GroupedScores`.
     """
-    from scipy.stats import rankdata
 
-    curves = meta_train.curves[:, :max_epochs]
-    best = np.where(np.isnan(curves), -np.inf, curves).max(axis=1)  # -inf: no score recorded
-    datasets = np.asarray(meta_train.datasets)
-    normalised = np.full(len(best), 0.5)
-    for dataset in meta_train.dataset_names():
-        rows = (datasets == dataset) & np.isfinite(best)
-        if rows.any() and best[rows].max() > best[rows].min():
-            if normalise == "rank":
-                normalised[rows] = (rankdata(best[rows]) - 1) / (rows.sum() - 1)
-            else:
-                low, high = best[rows].min(), best[rows].max()
-                normalised[rows] = (best[rows] - low) / (high - low)
-    normalised[~np.isfinite(best)] = 0.0
-    return normalised
+    name = "portfolio-nested"
+
+    def __init__(
+        self,
+        candidates: Sequence[Mapping[str, Any]],
+        meta_train: MetaDataset | None,
+        max_epochs: int,
+        seed: int = 0,
+        space: ConfigurationSpace | None = None,
+        names: Sequence[str] | None = None,
+        shrinkage: float | None = None,
+    ):
+        from qtt_core.metadataset.grouped import SHRINKAGE, GroupedScores
+
+        super().__init__(candidates, max_epochs, seed)
+        ids = list(self.candidates)
+        tiebreak = np.random.default_rng(self.seed).random(len(ids))
+        score = np.zeros(len(ids))
+        self.grouped = None
+        if meta_train is not None and len(meta_train):
+            shrinkage = SHRINKAGE if shrinkage is None else float(shrinkage)
+            self.grouped = GroupedScores.fit(meta_train, max_epochs, None if names is None else tuple(names), shrinkage)
+            score = self.grouped.score([self.candidates[i] for i in ids])
+        self._order = [ids[i] for i in np.lexsort((tiebreak, -score))]
+        self.scores = {ids[i]: float(score[i]) for i in range(len(ids))}
+
+
+def portfolio_scores(meta_train: MetaDataset, max_epochs: int, normalise: str = "rank") -> np.ndarray:
+    """Each row's best score within ``max_epochs`` epochs, normalised within its dataset
+    (:func:`qtt_core.metadataset.grouped.normalised_best_scores`, rank-normalised by default)."""
+    from qtt_core.metadataset.grouped import normalised_best_scores
+
+    return normalised_best_scores(meta_train, max_epochs, normalise)
 
 
 def main_effect_scores(

@@ -1,6 +1,8 @@
 """The one place that maps optimiser names to classes.
 
-``random`` and ``portfolio`` are the baselines of :mod:`qtt_core.optimizer.baselines`;
+``random``, ``portfolio`` (main effects over every hyperparameter), ``portfolio-nested`` and
+``portfolio-lr-sched`` (grouped scores, :mod:`qtt_core.metadataset.grouped`) are the baselines
+of :mod:`qtt_core.optimizer.baselines`;
 ``quick`` (meta-learned Quick-Tune) and ``quick-nometa`` (the same optimiser, predictors fit
 only on the run's own observations) are :class:`qtt_core.optimizer.quick.QuickTuneOptimizer`,
 imported only when asked for (it pulls in torch and BoTorch).
@@ -22,7 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["OPTIMIZER_NAMES", "make_optimizer", "meta_trained_predictors"]
 
 #: every name :func:`make_optimizer` knows, in the order benchmarks show them
-OPTIMIZER_NAMES = ("quick", "quick-nometa", "random", "portfolio")
+OPTIMIZER_NAMES = ("quick", "quick-nometa", "random", "portfolio", "portfolio-nested", "portfolio-lr-sched")
+#: the grouped portfolios: name -> constructor options (see :class:`~qtt_core.optimizer.baselines.GroupedPortfolio`)
+GROUPED_PORTFOLIOS = {
+    "portfolio-nested": {},
+    "portfolio-lr-sched": {"names": ("lr", "sched"), "shrinkage": 0.0},
+}
 
 
 def make_optimizer(
@@ -63,6 +70,14 @@ def make_optimizer(
         from qtt_core.optimizer.baselines import Portfolio
 
         return Portfolio(candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **options)
+    if name in GROUPED_PORTFOLIOS:
+        from qtt_core.optimizer.baselines import GroupedPortfolio
+
+        optimizer = GroupedPortfolio(
+            candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **{**GROUPED_PORTFOLIOS[name], **options}
+        )
+        optimizer.name = name
+        return optimizer
     if name in ("quick", "quick-nometa"):
         quick_class = _quick_tune_class()
         if name == "quick-nometa":

@@ -72,11 +72,27 @@ class ReplayResult:
             if name != ORACLE
         }
 
+    def per_dataset(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Per held-out dataset and optimiser label: the mean regret at each budget (``str``
+        seconds) and ``first_pick``, the mean percentile of the first configuration trained
+        among the dataset's configurations by recorded best score (1 = the best one)."""
+        groups: dict[tuple[str, str], dict[str, list[float]]] = {}
+        for row in self.rows:
+            cell = groups.setdefault((row["dataset"], run_label(row["optimizer"], row["workers"])), {})
+            cell.setdefault(_budget_key(row["budget_s"]), []).append(row["regret"])
+            if row.get("first_pick") is not None and row["budget_s"] == max(r["budget_s"] for r in self.rows):
+                cell.setdefault("first_pick", []).append(row["first_pick"])
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for (dataset, label), cell in groups.items():
+            out.setdefault(dataset, {})[label] = {k: float(np.nanmean(v)) if len(v) else float("nan") for k, v in cell.items()}
+        return out
+
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``rows``, ``summary``, ``oracle_gap``, ``quality``, ``files``."""
+        """A JSON-ready dict: ``rows``, ``summary``, ``per_dataset``, ``oracle_gap``, ``quality``, ``files``."""
         return {
             "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
             "summary": _json_value(self.summary),
+            "per_dataset": _json_value(self.per_dataset()),
             "oracle_gap": _json_value(self.oracle_gap()),
             "quality": [{k: _json_value(v) for k, v in row.items()} for row in self.quality],
             "files": dict(self.files),
@@ -170,7 +186,8 @@ def run_replay(
                             traces[budget] = simulate_run(fresh(), pool, budget, count_optimizer_time=count_optimizer_time, workers=count)
                     for budget in budgets:
                         score, epochs, configs = traces[budget].incumbent_at(budget)
-                        rows.append(_row(dataset, budget, name, count, seed, score, reference, epochs, configs, traces[budget].optimizer_time_s))
+                        row = _row(dataset, budget, name, count, seed, score, reference, epochs, configs, traces[budget].optimizer_time_s)
+                        rows.append({**row, "first_pick": _first_pick_percentile(traces[budget], pool)})
                     curves[run_label(name, count)].append(_regret_over_time(trace, times_s, y_star, y_min))
                     if progress is not None:
                         progress(f"{dataset} {run_label(name, count)} seed {seed}")
@@ -210,7 +227,7 @@ def _check_arguments(
         raise UsageError(f"seeds must be at least 1, got {seeds}")
     if not workers or any(w < 1 for w in workers) or len(set(workers)) != len(workers):
         raise UsageError(f"workers={list(workers)}: give distinct counts of at least 1, e.g. 1,2,4,8")
-    if len(known) < 2 and any(o in ("portfolio", "quick") for o in optimizers):
+    if len(known) < 2 and any(o.startswith("portfolio") or o == "quick" for o in optimizers):
         raise UsageError("the meta-dataset has one dataset: nothing left to meta-train on; use random or quick-nometa")
     return datasets
 
@@ -249,6 +266,17 @@ def _regret_over_time(trace: RunTrace, times_s: np.ndarray, y_star: float, y_min
     finished = np.searchsorted(ends, times_s, side="right")  # epochs finished by each time
     score = np.where(finished > 0, best[np.maximum(finished - 1, 0)], np.nan)
     return normalised_regret(score, y_star, y_min)
+
+
+def _first_pick_percentile(trace: RunTrace, pool: ReplayPool) -> float:
+    """Where the first configuration the run trained ranks in the pool by its best recorded
+    score: 0 the worst, 1 the best (NaN when nothing was trained)."""
+    from scipy.stats import rankdata
+
+    if not trace.events:
+        return float("nan")
+    ranks = rankdata(pool.best_scores())
+    return float((ranks[pool.config_ids.index(trace.events[0].config_id)] - 1) / max(len(ranks) - 1, 1))
 
 
 def run_label(optimizer: str, workers: int | None) -> str:

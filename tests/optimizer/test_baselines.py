@@ -146,3 +146,19 @@ def test_only_quick_meta_trains_shared_predictors(monkeypatch):
     monkeypatch.setitem(sys.modules, "qtt_core.optimizer.quick", None)
     with pytest.raises(UsageError, match="not available"):
         meta_trained_predictors("quick", meta_train=meta, space=synthetic_space(), seed=0)
+
+
+def test_grouped_portfolios_order_by_what_runs_sharing_a_few_values_did_elsewhere():
+    from qtt_core.metadataset.grouped import GroupedScores
+
+    space = synthetic_space()
+    meta = synthetic_meta_dataset(n_datasets=4, n_configs=30, n_epochs=4, seed=0)
+    pool = sample_configurations(space, 20, seed=7)
+    nested = make_optimizer("portfolio-nested", candidates=pool, space=space, metafeatures={}, meta_train=meta, max_epochs=4, seed=0)
+    pair = make_optimizer("portfolio-lr-sched", candidates=pool, space=space, metafeatures={}, meta_train=meta, max_epochs=4, seed=0)
+    assert nested.name == "portfolio-nested" and pair.name == "portfolio-lr-sched"
+    assert pair.grouped.names == ("lr", "sched") and pair.grouped.shrinkage == 0.0
+    expected = GroupedScores.fit(meta, 4, names=nested.grouped.names).score([nested.candidates[c] for c in nested._order])
+    assert np.all(np.diff(expected) <= 1e-12)  # best first
+    first = nested.ask()
+    assert first.config_id == nested._order[0] and first.epoch == 1

@@ -28,7 +28,7 @@ def test_json_output_and_files(files):
     )  # fmt: skip
     assert result.returncode == 0, result
     payload = json.loads(result.stdout)
-    assert set(payload) == {"rows", "summary", "oracle_gap", "quality", "files"}
+    assert set(payload) == {"rows", "summary", "per_dataset", "oracle_gap", "quality", "files"}
     assert set(payload["summary"]) == {"random", "portfolio", "oracle"}
     assert set(payload["summary"]["random"]) == {"20", "40"}
     assert len(payload["rows"]) == 2 * 2 * (2 * 2 + 1)

@@ -135,7 +135,7 @@ def test_writes_csv_plot_and_json(tmp_path, meta):
     assert set(table.optimizer) == {"random", "oracle"} and set(table.dataset) == {"d0", "d2"}
     assert (tmp_path / "out" / "regret_over_time.png").read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((tmp_path / "out" / "replay.json").read_text())
-    assert set(summary) == {"rows", "summary", "oracle_gap", "quality", "files"}
+    assert set(summary) == {"rows", "summary", "per_dataset", "oracle_gap", "quality", "files"}
     assert summary["summary"]["random"]["80"] == pytest.approx(result.summary["random"]["80"])
     assert result.regret_over_time["random"].shape == result.times_s.shape
     assert np.all(np.diff(result.regret_over_time["random"]) <= 1e-12)
