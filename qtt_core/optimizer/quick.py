@@ -55,6 +55,8 @@ __all__ = ["QuickTuneOptimizer"]
 ACQUISITION_CHUNK = 256
 #: where the acquisition looks (see :class:`QuickTuneOptimizer`)
 FIDELITIES = ("budget", "next", "final")
+#: what it maximises (see :class:`QuickTuneOptimizer`)
+ACQUISITIONS = ("mean", "ei")
 
 
 class QuickTuneOptimizer(Optimizer):
@@ -90,6 +92,13 @@ class QuickTuneOptimizer(Optimizer):
             ``"next"`` without (a GP fit on a few first epochs of this run cannot say much
             about epoch 10; on the recorded SAM 2 runs ``"budget"`` made ``quick-nometa``
             worse).
+        acquisition: ``"ei"`` (log expected improvement divided by the predicted seconds per
+            epoch to the ``cost_power``, as in Quick-Tune) or ``"mean"`` (the posterior mean at
+            the target epoch; with ``fidelity="budget"`` the cost enters through the epoch each
+            candidate can still reach). Default: ``"mean"`` with meta-trained predictors,
+            ``"ei"`` without. With a handful of epochs in the budget, EI's reward for the
+            uncertainty of untried configurations made runs leave a good first pick after one
+            epoch; the mean moves away from the prior's ranking only when observations say so.
     """
 
     name = "quick"
@@ -111,6 +120,7 @@ class QuickTuneOptimizer(Optimizer):
         fit_steps: int = 100,
         threshold: str = "epoch",
         fidelity: str | None = None,
+        acquisition: str | None = None,
     ):
         if max_epochs < 1:
             raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
@@ -142,7 +152,10 @@ class QuickTuneOptimizer(Optimizer):
         self.performance, self.cost = predictors
         self.meta_trained = bool(self.performance.meta_trained)
         self.fidelity = fidelity or ("budget" if self.meta_trained else "next")
-        self._encoded = self.performance.encoder.encode(self.pool.configs)
+        if acquisition is not None and acquisition not in ACQUISITIONS:
+            raise UsageError(f"acquisition is {acquisition!r}; give one of {', '.join(ACQUISITIONS)}")
+        self.acquisition = acquisition or ("mean" if self.meta_trained else "ei")
+        self._encoded = self.performance.encode(self.pool.configs)
         self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
         self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
         self._reset()
@@ -198,6 +211,7 @@ class QuickTuneOptimizer(Optimizer):
                 "fit_steps": self.fit_steps,
                 "threshold": self.threshold,
                 "fidelity": self.fidelity,
+                "acquisition": self.acquisition,
             },
             "pool": list(self.pool.ids),
             "history": copy.deepcopy(self.history),
@@ -239,12 +253,15 @@ class QuickTuneOptimizer(Optimizer):
             self._pool_cost_s = self.cost.predict(self._cost_inputs)
 
     def _calibrate(self) -> None:
-        """Re-estimate the dataset's score scale from every tried configuration's first epoch."""
+        """Re-estimate the dataset's score scale from every tried configuration's best score so
+        far against its prior prediction at the epoch it reached (the growth model of
+        :class:`~qtt_core.surrogates.dkl.GroupedPriorMean` predicts from the same two)."""
         rows = np.flatnonzero(self.pool.lengths > 0)
         self.performance.reset_scale()
         n = len(rows)
-        X_first = self.performance.inputs(self._encoded[rows], self.metafeatures, np.zeros((n, 0)), np.zeros(n, dtype=int), np.ones(n, dtype=int))
-        self.performance.calibrate(X_first, self.pool.curves[rows, 0])
+        X_reached = self.performance.inputs(self._encoded[rows], self.metafeatures, np.zeros((n, 0)), np.zeros(n, dtype=int), self.pool.lengths[rows])
+        best = np.nanmax(self.pool.curves[rows], axis=1) if n else np.zeros(0)
+        self.performance.calibrate(X_reached, best)
 
     def _run_training_data(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """One-step-ahead examples: (curve up to epoch t, target t + 1) -> score at t + 1."""
@@ -302,11 +319,17 @@ class QuickTuneOptimizer(Optimizer):
         X = self._inputs_at(rows, targets)
         looks_at_next = self.fidelity == "next" or (self.fidelity == "budget" and remaining_s is None)
         with self._pending_fantasies(busy):
-            best_f = self._thresholds(rows, X, per_epoch=looks_at_next and self.threshold == "epoch")
-            log_ei = self._log_expected_improvement(X, best_f)
-        utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
+            log_ei = None
+            if self.acquisition == "mean":
+                utility, _ = self.performance.predict(X)
+            else:
+                best_f = self._thresholds(rows, X, per_epoch=looks_at_next and self.threshold == "epoch")
+                log_ei = self._log_expected_improvement(X, best_f)
+                utility = log_ei - self.cost_power * np.log(np.maximum(self._pool_cost_s[rows], 1e-9))
         best = int(np.argmax(utility))
-        info = {"log_ei": float(log_ei[best]), "utility": float(utility[best]), "target_epoch": int(targets[best])}
+        info = {"utility": float(utility[best]), "target_epoch": int(targets[best])}
+        if log_ei is not None:
+            info["log_ei"] = float(log_ei[best])
         return self._mark_pending(self._ask_for(int(rows[best]), info=info), reserve)
 
     def _warming_up(self, busy: np.ndarray) -> bool:
@@ -385,7 +408,7 @@ class QuickTuneOptimizer(Optimizer):
     # ------------------------------------------------------------- reporting
     def predict_final(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Predicted score at ``max_epochs`` from an empty curve, length ``N``."""
-        encoded = self.performance.encoder.encode(list(configs))
+        encoded = self.performance.encode(list(configs))
         n = len(encoded)
         X = self.performance.inputs(encoded, self.metafeatures, np.zeros((n, 0)), np.zeros(n, dtype=int), np.full(n, self.max_epochs))
         return self.performance.predict(X)[0]

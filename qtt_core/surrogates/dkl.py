@@ -22,7 +22,7 @@ from gpytorch.models import ExactGP
 from botorch.models.model import Model
 from torch import Tensor, nn
 
-__all__ = ["DeepKernelGP", "PosteriorMean", "mlp"]
+__all__ = ["DeepKernelGP", "GroupedPriorMean", "PosteriorMean", "mlp"]
 
 
 def mlp(input_dim: int, hidden: tuple[int, ...], output_dim: int) -> nn.Sequential:
@@ -60,6 +60,43 @@ class PosteriorMean(Mean):
         if self.last_column is not None:
             mean = mean + x[..., self.last_column] * x[..., self.observed_column]
         return mean
+
+
+class GroupedPriorMean(Mean):
+    """A GPyTorch mean: the score at an epoch predicted from a configuration's grouped score.
+
+    For an untried configuration (empty curve) at target epoch ``T`` it is ``a[T] + b[T] * g``
+    with ``g`` its grouped score (:mod:`qtt_core.metadataset.grouped`), ``a`` and ``b`` fitted
+    per epoch by least squares on meta-training examples (``b >= 0``: a better grouped score
+    never predicts worse). For an observed curve it is the best score so far times the
+    predicted growth from the last observed epoch ``t`` to ``T``, ``best * p(T) / p(t)``: one
+    model ranks tried and untried configurations, so a configuration that scores as its prior
+    said is judged as before, and only a departure from it moves the ranking.
+
+    Args:
+        intercept, slope: ``E`` coefficients, one per target epoch 1..E.
+        grouped_column, best_column, observed_column, length_column, fidelity_column: input
+            columns of the grouped score, the best observed score, the "curve observed" flag,
+            ``epochs observed / E`` and ``target epoch / E``.
+    """
+
+    def __init__(self, intercept: Tensor, slope: Tensor, grouped_column: int, best_column: int, observed_column: int, length_column: int, fidelity_column: int):
+        super().__init__()
+        self.register_buffer("intercept", torch.as_tensor(intercept, dtype=torch.float64))
+        self.register_buffer("slope", torch.as_tensor(slope, dtype=torch.float64))
+        self.columns = (grouped_column, best_column, observed_column, length_column, fidelity_column)
+
+    def untried(self, grouped: Tensor, fidelity: Tensor) -> Tensor:
+        """The predicted score of an untried configuration at ``fidelity`` (``epoch / E``)."""
+        epochs = len(self.intercept)
+        index = (fidelity * epochs).round().long().clamp(1, epochs) - 1
+        return self.intercept[index] + self.slope[index] * grouped
+
+    def forward(self, x: Tensor) -> Tensor:
+        grouped, best, observed, length, fidelity = (x[..., c] for c in self.columns)
+        at_target = self.untried(grouped, fidelity)
+        growth = at_target / self.untried(grouped, length).clamp_min(1e-3)
+        return observed * best * growth + (1.0 - observed) * at_target
 
 
 class DeepKernelGP(ExactGP, GPyTorchModel):

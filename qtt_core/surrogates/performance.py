@@ -29,31 +29,50 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from safetensors.torch import load_file, save_file
 
 from qtt_core.errors import UsageError
+from qtt_core.metadataset.grouped import GroupedScores, best_recorded_configs, out_of_dataset_scores
 from qtt_core.metadataset.table import MetaDataset
 from qtt_core.space.encoding import SpaceEncoder
-from qtt_core.surrogates.dkl import DeepKernelGP, PosteriorMean
+from qtt_core.surrogates.dkl import DeepKernelGP, GroupedPriorMean, PosteriorMean
 from qtt_core.surrogates.features import CURVE_FEATURES, MetaFeatureScaler, performance_inputs
 from qtt_core.surrogates.spacefile import space_from_dict, space_to_dict
 
 __all__ = ["PerformancePredictor"]
 
-FORMAT = "qtt-seg/performance-dkl/1"
+FORMAT = "qtt-seg/performance-dkl/2"
 
 #: share of meta-training examples with an empty curve (what ranks untried configurations)
 EMPTY_CURVE_FRACTION = 0.3
 #: how many observations (of a configuration predicted at 1) the meta-training datasets' mean
 #: best score counts as when :meth:`PerformancePredictor.calibrate` estimates a new dataset's
-#: scale. Dataset best scores vary a lot (0.26-0.93 on the recorded SAM 2 runs), so the first
-#: observed epochs should soon outweigh it: with 1, untried configurations stayed predicted at
-#: about the meta-training scale while tried ones were judged at their true scale, and a 60 s
-#: run kept switching to untried ones. Chosen on the SAM 2 replay (5 predictor seeds) among
-#: 1, 0.3, 0.1, 0.03 and 0: mean regret at 60 s 0.164, 0.155, 0.146, 0.148, 0.159. On
-#: sam-nano's meta-dataset, whose tasks' best scores are alike, it costs at 60 s (README).
-SCALE_PRIOR_WEIGHT = 0.1
+#: scale once something was observed. 0: the scale is the least-squares factor between the
+#: best scores observed and their prior predictions, so a configuration that scores as its
+#: prior said leaves every untried configuration ranked below it as before. Any weight above 0
+#: pulls untried configurations towards the meta-training datasets' typical scale while tried
+#: ones are judged at the dataset's own (dataset bests range 0.26-0.93 on the recorded SAM 2
+#: runs), and runs left good configurations after one epoch.
+SCALE_PRIOR_WEIGHT = 0.0
+
+
+#: the prior mean: ``"coarse"`` (:class:`~qtt_core.surrogates.dkl.GroupedPriorMean`, from the
+#: configuration's grouped score alone) or ``"all"`` (a GP on every input column but, unless
+#: ``prior_metafeatures``, the meta-features; it ranked unseen datasets' configurations worse)
+PRIOR_INPUTS = ("coarse", "all")
+#: how many of the meta-dataset's best configurations :meth:`PerformancePredictor.meta_fit` keeps
+#: (a run's candidate pool includes them)
+TOP_CONFIGS = 16
 
 
 class PerformancePredictor:
-    """Deep-kernel GP over (configuration, meta-features, partial curve, fidelity).
+    """Deep-kernel GP over (configuration, grouped score, meta-features, partial curve, fidelity).
+
+    A configuration is encoded by the space's encoder and one more column, its *grouped score*
+    (:mod:`qtt_core.metadataset.grouped`): how well meta-training runs that share its values of
+    a few hyperparameters (chosen by leave-one-dataset-out) did. The prior mean, which ranks
+    untried configurations, is by default a linear function of that column per target epoch
+    (``prior_inputs="coarse"``, :class:`~qtt_core.surrogates.dkl.GroupedPriorMean`): on
+    recorded runs of unseen datasets such coarse knowledge ranks configurations better than a
+    fit on every hyperparameter. The deep kernel sees every column and carries what the run
+    observes to similar configurations.
 
     Args:
         space: the search space of the configurations.
@@ -66,6 +85,7 @@ class PerformancePredictor:
         prior_metafeatures: let the prior-mean GP's kernel see the meta-features too (the
             deep kernel always does).
         scale_prior_weight: see :data:`SCALE_PRIOR_WEIGHT` and :meth:`calibrate`.
+        prior_inputs: see :data:`PRIOR_INPUTS`.
 
     Attributes:
         model: the :class:`DeepKernelGP` (a BoTorch ``Model``), for acquisition functions.
@@ -74,6 +94,10 @@ class PerformancePredictor:
             observed score when a curve was observed; its posterior mean plus that last
             score is the prior mean of :attr:`model`.
         scaler: meta-feature normalisation (no features before :meth:`meta_fit`).
+        grouped: the grouped scores of :meth:`meta_fit` (None before: the column is 0.5).
+        top_configs: the meta-dataset's :data:`TOP_CONFIGS` best configurations, best first
+            (by their min-max normalised best score, averaged over the datasets that recorded
+            them); empty before :meth:`meta_fit`.
     """
 
     def __init__(
@@ -87,7 +111,14 @@ class PerformancePredictor:
         prior_iterations: int = 60,
         prior_metafeatures: bool = False,
         scale_prior_weight: float = SCALE_PRIOR_WEIGHT,
+        prior_inputs: str = "coarse",
     ):
+        if prior_inputs not in PRIOR_INPUTS:
+            raise UsageError(f"prior_inputs={prior_inputs!r}; give one of {', '.join(PRIOR_INPUTS)}")
+        self.prior_inputs = prior_inputs
+        self.grouped: GroupedScores | None = None
+        self.grouped_prior: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.top_configs: list[dict[str, Any]] = []
         self.space = space
         self.scale_prior_weight = float(scale_prior_weight)
         self.prior_points = int(prior_points)
@@ -107,13 +138,40 @@ class PerformancePredictor:
 
     # ----------------------------------------------------------------- inputs
     @property
+    def config_dim(self) -> int:
+        """``D + 1``: the encoded configuration and its grouped score."""
+        return self.encoder.dim + 1
+
+    @property
     def input_dim(self) -> int:
-        """``d`` = ``D + F + 5 + 1``."""
-        return self.encoder.dim + self.scaler.dim + len(CURVE_FEATURES) + 1
+        """``d`` = ``D + 1 + F + 5 + 1``."""
+        return self.config_dim + self.scaler.dim + len(CURVE_FEATURES) + 1
+
+    def encode(self, configs: list[Mapping[str, Any]], grouped_scores: np.ndarray | None = None) -> np.ndarray:
+        """``N x (D + 1)``: the space's encoding of each configuration, then its grouped score.
+
+        Args:
+            configs: ``N`` plain configurations of the space.
+            grouped_scores: ``N`` grouped scores to use instead of :attr:`grouped`'s (the
+                out-of-dataset scores of meta-training rows).
+        """
+        if grouped_scores is None:
+            grouped_scores = self.grouped.score(configs) if self.grouped is not None else np.full(len(configs), 0.5)
+        encoded = np.asarray(self.encoder.encode(configs), dtype=float).reshape(len(configs), self.encoder.dim)
+        return np.concatenate([encoded, np.asarray(grouped_scores, dtype=float).reshape(-1, 1)], axis=1)
 
     def _new_model(self) -> DeepKernelGP:
         torch.manual_seed(self.seed)
-        mean = PosteriorMean(self.prior, *self._curve_columns()) if self.prior is not None else None
+        mean = None
+        if self.grouped_prior is not None:
+            start = self.config_dim + self.scaler.dim
+            column = {name: start + k for k, name in enumerate(CURVE_FEATURES)}
+            mean = GroupedPriorMean(
+                *self.grouped_prior, self.encoder.dim, column["curve_best"], column["curve_observed"],
+                column["curve_length"], self.input_dim - 1,
+            )  # fmt: skip
+        elif self.prior is not None:
+            mean = PosteriorMean(self.prior, *self._curve_columns())
         return DeepKernelGP(None, None, self.input_dim, self.hidden, self.embedding_dim, mean_module=mean)
 
     def inputs(
@@ -127,7 +185,7 @@ class PerformancePredictor:
         """The ``N x d`` float64 input tensor.
 
         Args:
-            encoded_configs: ``N x D`` from ``self.encoder.encode``.
+            encoded_configs: ``N x (D + 1)`` from :meth:`encode`.
             metafeatures: one dataset's raw meta-features (a mapping), or an ``N x F`` array
                 already normalised by ``self.scaler``.
             curves: ``N x L`` partial curves; ``lengths``: ``N`` observed epochs of each.
@@ -164,10 +222,15 @@ class PerformancePredictor:
             raise UsageError("the meta-dataset has no rows; give a meta-dataset with recorded runs")
         self.max_epochs = meta.num_epochs
         self.scaler = MetaFeatureScaler.fit(meta.feature_names, meta.metafeatures)
+        self.grouped = GroupedScores.fit(meta, meta.num_epochs)
+        self.top_configs = best_recorded_configs(meta, TOP_CONFIGS)
         self.score_scale = 1.0
         rng = np.random.default_rng(self.seed)
         X, Y, groups = self._sample_pairs(meta, n_pairs, rng)
-        self.prior = self._fit_prior(X[: self.prior_points], Y[: self.prior_points])
+        if self.prior_inputs == "coarse":
+            self.grouped_prior = self._fit_grouped_prior(X, Y)
+        else:
+            self.prior = self._fit_prior(X[: self.prior_points], Y[: self.prior_points])
         self.model = self._new_model()
         self._train(X, Y, groups, steps, batch_size, lr, rng)
         self.meta_trained = True
@@ -190,7 +253,8 @@ class PerformancePredictor:
         lengths[rng.random(n_pairs) < EMPTY_CURVE_FRACTION] = 0  # the first pick rests on these
         targets = lengths + 1 + (rng.random(n_pairs) * (observed[rows] - lengths)).astype(int)
         targets = np.minimum(targets, observed[rows])
-        encoded = self.encoder.encode([meta.configs[i] for i in rows])
+        grouped = out_of_dataset_scores(meta, meta.num_epochs, self.grouped.names, self.grouped.shrinkage)
+        encoded = self.encode([meta.configs[i] for i in rows], grouped[rows])
         features = self.scaler.transform(meta.metafeatures[rows])
         X = self.inputs(encoded, features, np.nan_to_num(curves[rows]), lengths, targets)
         Y = torch.as_tensor(curves[rows, targets - 1], dtype=torch.float64).unsqueeze(-1)
@@ -200,19 +264,42 @@ class PerformancePredictor:
 
     def _curve_columns(self) -> tuple[int, int]:
         """Input columns of the last observed score and of the "curve observed" flag."""
-        start = self.encoder.dim + self.scaler.dim
+        start = self.config_dim + self.scaler.dim
         return start + CURVE_FEATURES.index("curve_last"), start + CURVE_FEATURES.index("curve_observed")
 
+    def _fit_grouped_prior(self, X: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per target epoch, least squares of the (normalised) score on the grouped score over
+        the empty-curve examples: ``(intercept, slope)``, each of length ``E``, slope >= 0.
+
+        An epoch without examples takes the fit over all empty-curve examples.
+        """
+        observed = X[:, self._curve_columns()[1]] > 0
+        grouped = X[~observed, self.encoder.dim].numpy()
+        target = np.rint(X[~observed, -1].numpy() * self.max_epochs).astype(int)
+        score = Y[~observed, 0].numpy()
+
+        def fit(rows: np.ndarray) -> tuple[float, float]:
+            g, y = grouped[rows], score[rows]
+            slope = max(float(np.cov(g, y, bias=True)[0, 1] / max(np.var(g), 1e-9)), 0.0) if len(g) > 1 else 0.0
+            return float(np.mean(y) - slope * np.mean(g)) if len(y) else 0.5, slope
+
+        overall = fit(np.arange(len(score)))
+        coefficients = [fit(np.flatnonzero(target == epoch)) if np.sum(target == epoch) > 2 else overall for epoch in range(1, self.max_epochs + 1)]
+        intercept, slope = (torch.tensor(values, dtype=torch.float64) for values in zip(*coefficients))
+        return intercept, slope
+
     def _prior_model(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
-        """The prior-mean GP; its kernel leaves out the meta-features unless ``prior_metafeatures``.
+        """The prior-mean GP of ``prior_inputs="all"``.
 
         With a handful of meta-training datasets, distances in meta-feature space say little
-        about a new dataset; scores divided by each dataset's best already share one scale.
+        about a new dataset (similarity-weighted grouped scores did not rank better in
+        leave-one-dataset-out on the recorded SAM 2 runs); scores divided by each dataset's
+        best already share one scale.
         """
         columns = list(range(self.input_dim))
+        features = range(self.config_dim, self.config_dim + self.scaler.dim)
         if not self.prior_metafeatures:
-            start = self.encoder.dim
-            columns = [c for c in columns if not start <= c < start + self.scaler.dim]
+            columns = [c for c in columns if c not in features]
         covar = get_covar_module_with_dim_scaled_prior(ard_num_dims=len(columns), active_dims=columns)
         with validate_input_scaling(False):  # inputs are codes, scaled meta-features and curves by design
             return SingleTaskGP(X, Y, covar_module=covar, outcome_transform=Standardize(m=1))
@@ -264,37 +351,38 @@ class PerformancePredictor:
         if seed is not None:
             self.seed = int(seed)
         self.prior = None
+        self.grouped_prior = None
         self.model = self._new_model()
         rng = np.random.default_rng(self.seed)
         self._train(X, Y, np.zeros(len(X), dtype=int), steps, len(X), lr, rng)
         self.condition(X, Y)
 
     # ------------------------------------------------------------------ run time
-    def calibrate(self, X_first: torch.Tensor | None, first_scores: np.ndarray | None) -> float:
-        """Estimate the current dataset's score scale (its best score, roughly) from first epochs.
+    def calibrate(self, X_reached: torch.Tensor | None, best_scores: np.ndarray | None) -> float:
+        """Estimate the current dataset's score scale (its best score, roughly) from tried configurations.
 
         A meta-trained model predicts scores divided by their dataset's best score. The scale
-        of a new dataset is the least-squares factor between observed epoch-1 scores and their
+        of a new dataset is the least-squares factor between the best scores observed so far and their
         prior predictions, shrunk towards the meta-training datasets' mean best score (which
         counts as ``scale_prior_weight`` observations, and is the scale before any
         observation). Without meta-training the scale stays 1.
 
         Args:
-            X_first: ``n x d`` inputs of the observed configurations at epoch 1, empty curve
+            X_reached: ``n x d`` inputs of the observed configurations at the epoch each reached, empty curve
                 (build them with the scale at 1, the default after :meth:`reset_scale`).
-            first_scores: ``n`` observed epoch-1 scores.
+            best_scores: ``n`` best observed scores of each, up to that epoch.
 
         Returns:
             The scale now used by :meth:`inputs`, :meth:`condition` and :meth:`predict`.
         """
         if not self.meta_trained:
             self.score_scale = 1.0
-        elif X_first is None or len(X_first) == 0:
+        elif X_reached is None or len(X_reached) == 0:
             self.score_scale = self.typical_scale
         else:
             with torch.no_grad():
-                prior_mean = self.model.mean_module(X_first).numpy()
-            scores = np.asarray(first_scores, dtype=float)
+                prior_mean = self.model.mean_module(X_reached).numpy()
+            scores = np.asarray(best_scores, dtype=float)
             weight = self.scale_prior_weight
             scale = (np.sum(scores * prior_mean) + weight * self.typical_scale) / (np.sum(prior_mean**2) + weight)
             self.score_scale = float(max(scale, 1e-3))
@@ -332,7 +420,11 @@ class PerformancePredictor:
             "prior_iterations": self.prior_iterations,
             "prior_metafeatures": self.prior_metafeatures,
             "scale_prior_weight": self.scale_prior_weight,
+            "prior_inputs": self.prior_inputs,
+            "grouped": None if self.grouped is None else self.grouped.to_dict(),
+            "top_configs": self.top_configs,
             "has_prior": self.prior is not None,
+            "has_grouped_prior": self.grouped_prior is not None,
             "meta_trained": self.meta_trained,
             "typical_scale": self.typical_scale,
             "input_dim": self.input_dim,
@@ -372,8 +464,11 @@ class PerformancePredictor:
             prior_iterations=settings["prior_iterations"],
             prior_metafeatures=settings["prior_metafeatures"],
             scale_prior_weight=settings.get("scale_prior_weight", SCALE_PRIOR_WEIGHT),
+            prior_inputs=settings.get("prior_inputs", "coarse"),
         )
         predictor.scaler = MetaFeatureScaler.from_dict(settings["scaler"])
+        predictor.grouped = GroupedScores.from_dict(settings["grouped"]) if settings.get("grouped") else None
+        predictor.top_configs = [dict(c) for c in settings.get("top_configs", [])]
         predictor.meta_trained = bool(settings["meta_trained"])
         predictor.typical_scale = float(settings["typical_scale"])
         if list(predictor.encoder.feature_names) != list(settings["encoder_features"]):
@@ -382,8 +477,12 @@ class PerformancePredictor:
         if settings["has_prior"]:
             prior_X, prior_Y = tensors.pop("prior.train_X"), tensors.pop("prior.train_Y")
             predictor.prior = predictor._prior_model(prior_X, prior_Y)
+        if settings.get("has_grouped_prior"):  # shapes for load_state_dict, which fills them
+            predictor.grouped_prior = (torch.zeros(predictor.max_epochs, dtype=torch.float64), torch.zeros(predictor.max_epochs, dtype=torch.float64))
         predictor.model = predictor._new_model()
         predictor.model.load_state_dict(tensors, keep_transforms=False)
+        if predictor.grouped_prior is not None:
+            predictor.grouped_prior = (predictor.model.mean_module.intercept, predictor.model.mean_module.slope)
         if predictor.prior is not None:
             predictor.prior.eval()
         predictor.model.eval()

@@ -63,7 +63,7 @@ def test_is_an_optimizer_and_first_ask_is_the_predicted_best(space, pool):
 
 
 def test_freeze_thaw_continues_and_never_asks_past_max_epochs(space, pool):
-    optimizer = mock_quick(space, pool, patience=0)
+    optimizer = mock_quick(space, pool, patience=0, acquisition="ei")  # EI spreads epochs over configurations
     asks = run(optimizer, 60, by_id(optimizer))
     reached: dict[str, int] = {}
     for ask in asks:
@@ -142,7 +142,7 @@ def test_cost_power_prefers_cheap_configurations(space, pool):
     def make(cost_power):
         cost = MockCostPredictor(space, lambda c: 100.0 if config_id(c) == best else 1.0)
         predictors = (MockPerformancePredictor(space, max_epochs=MAX_EPOCHS), cost)
-        return QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0, predictors=predictors, cost_power=cost_power)
+        return QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0, predictors=predictors, cost_power=cost_power, acquisition="ei")
 
     blind, cheap = make(0.0).ask(), make(1.0).ask()
     assert blind.config_id == best and blind.predicted_cost_s == pytest.approx(100.0)

@@ -45,7 +45,7 @@ def test_meta_training_on_the_dev_meta_dataset_ranks_a_held_out_dataset():
     performance, cost = meta_train_predictors(meta.subset(~held_out), space, seed=0, steps=100)
     test = meta.subset(held_out)
     n = len(test)
-    X = performance.inputs(performance.encoder.encode(test.configs), dict(zip(test.feature_names, test.metafeatures[0], strict=True)), np.zeros((n, 0)), np.zeros(n, dtype=int), np.full(n, test.num_epochs))
+    X = performance.inputs(performance.encode(test.configs), dict(zip(test.feature_names, test.metafeatures[0], strict=True)), np.zeros((n, 0)), np.zeros(n, dtype=int), np.full(n, test.num_epochs))
     assert spearmanr(performance.predict(X)[0], np.nanmax(test.curves, axis=1)).statistic > 0.5
     cost_s = cost.predict(cost.inputs(cost.encoder.encode(test.configs), dict(zip(test.feature_names, test.metafeatures[0], strict=True))))
     assert np.median(np.abs(cost_s / test.epoch_cost_s() - 1)) < 0.5

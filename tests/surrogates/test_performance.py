@@ -17,7 +17,7 @@ from qtt_core.surrogates import DeepKernelGP, PerformancePredictor
 def final_inputs(predictor, data, metafeatures=None):
     n = len(data)
     mf = metafeatures if metafeatures is not None else dict(zip(data.feature_names, data.metafeatures[0], strict=True))
-    encoded = predictor.encoder.encode(data.configs)
+    encoded = predictor.encode(data.configs)
     return predictor.inputs(encoded, mf, np.zeros((n, 0)), np.zeros(n, dtype=int), np.full(n, data.num_epochs))
 
 
