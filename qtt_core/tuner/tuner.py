@@ -29,7 +29,7 @@ from qtt_core.adapter import ModelAdapter, SessionRequest, TrialFailed, TuningSe
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.registry import Registry
-from qtt_core.space import config_id, sample_configurations
+from qtt_core.space import config_id, map_into_space, sample_configurations
 from qtt_core.tuner.clock import BudgetClock
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
 from qtt_core.tuner.progress import NullProgress, Progress
@@ -180,37 +180,65 @@ class _Run:
 
     # -- set-up -------------------------------------------------------------------------------
 
-    def _candidates(self, space) -> list[dict[str, Any]]:
+    def _candidates(self, space, best_recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The space's default, the meta-dataset's best configurations mapped into the space,
+        then sampled ones: ``n_candidates`` distinct configurations (kept in the run state)."""
         if "candidates" in self.state:
             return self.state["candidates"]
         default = dict(space.get_default_configuration())
+        recorded = [c for c in (map_into_space(config, space) for config in best_recorded) if c is not None]
         sampled = sample_configurations(space, self.settings.n_candidates, seed=self.settings.seed)
-        unique = {config_id(c): c for c in [default, *sampled]}
+        unique = {config_id(c): c for c in [default, *recorded, *sampled]}
+        if recorded:
+            log.info("the candidate pool holds %d of the meta-dataset's best configurations", len(recorded))
         return list(unique.values())[: self.settings.n_candidates]
 
-    def _optimizer(self, space, candidates, metafeatures) -> Optimizer:
+    def _knowledge(self, space) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+        """What the optimiser starts from: ``(meta_train, options, best recorded configurations)``.
+
+        ``--meta-dataset``: meta-train on it. Else, for ``quick``: the predictors shipped for the
+        model; or, for a model without its own, the performance predictor shipped for another
+        model on the same space, with a cost model learned from this run's epochs. Sets
+        ``self.predictors`` to a line saying which (also in the log and ``result.json``).
+        """
+        settings = self.settings
+        if settings.meta_dataset:
+            from qtt_core.metadataset.grouped import best_recorded_configs
+            from qtt_core.metadataset.io import read_meta_dataset
+            from qtt_core.surrogates.performance import TOP_CONFIGS
+
+            meta_train = read_meta_dataset(settings.meta_dataset, space)
+            self.predictors = f"meta-trained on {settings.meta_dataset}"
+            return meta_train, {}, best_recorded_configs(meta_train, TOP_CONFIGS)
+        if settings.optimizer != "quick":
+            return None, {}, []
+        specs = [s for _, s in self.registry.meta_datasets.items() if s.predictors]
+        own = [s for s in specs if settings.model in s.models]
+        space_name = settings.space or self.adapter.default_space(settings.model)
+        same_space = [s for s in specs if s.space == space_name]
+        from qtt_core.surrogates import CostPredictor, load_predictors
+
+        if own:
+            performance, cost = load_predictors(own[0].predictors)
+            self.predictors = f"shipped with the plugin ({own[0].name})"
+        elif same_space:
+            performance, _ = load_predictors(same_space[0].predictors)
+            cost = CostPredictor(space, seed=settings.seed)
+            self.predictors = (
+                f"performance predictor of {same_space[0].name}'s meta-dataset (same space {space_name}); "
+                "cost learned from this run"
+            )
+        else:
+            log.warning("no meta-trained predictors for %s or its space: the optimiser learns from this run only", settings.model)
+            self.predictors = "none (learning from this run only)"
+            return None, {}, []
+        return None, {"predictors": (performance, cost)}, performance.top_configs
+
+    def _optimizer(self, space, candidates, metafeatures, meta_train, options) -> Optimizer:
         from qtt_core.optimizer.factory import make_optimizer
 
-        options: dict[str, Any] = {}
-        meta_train = None
-        name = self.settings.optimizer
-        if self.settings.meta_dataset:
-            from qtt_core.metadataset.io import read_meta_dataset
-
-            meta_train = read_meta_dataset(self.settings.meta_dataset, space)
-            self.predictors = f"meta-trained on {self.settings.meta_dataset}"
-        elif name == "quick":
-            shipped = [s for _, s in self.registry.meta_datasets.items() if self.settings.model in s.models and s.predictors]
-            if shipped:
-                from qtt_core.surrogates import load_predictors
-
-                options["predictors"] = load_predictors(shipped[0].predictors)
-                self.predictors = f"shipped with the plugin ({shipped[0].name})"
-            else:
-                log.warning("no meta-trained predictors for %s: the optimiser learns from this run only", self.settings.model)
-                self.predictors = "none (learning from this run only)"
         optimizer = make_optimizer(
-            name, candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train,
+            self.settings.optimizer, candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train,
             max_epochs=self.settings.max_epochs, seed=self.settings.seed, **options,
         )
         if "optimizer" in self.state:
@@ -244,8 +272,9 @@ class _Run:
         settings = self.settings
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
-        self.candidates = self._candidates(space)
-        self.optimizer = self._optimizer(space, self.candidates, metafeatures)
+        meta_train, options, best_recorded = self._knowledge(space)
+        self.candidates = self._candidates(space, best_recorded)
+        self.optimizer = self._optimizer(space, self.candidates, metafeatures, meta_train, options)
         self.metafeatures = metafeatures
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
                  len(self.candidates), settings.space or self.adapter.default_space(settings.model),

@@ -81,3 +81,49 @@ def test_killed_run_resumes_with_the_time_that_was_left(tmp_path):
     epochs = [(r["config_id"], r["epoch"]) for r in rows if r["status"] == "ok"]
     assert len(epochs) == len(set(epochs)), "an epoch was recorded twice"
     assert len(rows) >= len(before["history"]["rows"])  # nothing finished was lost
+
+
+def test_the_candidate_pool_holds_the_meta_dataset_best_configurations(tmp_path):
+    from qtt_core.metadataset.grouped import best_recorded_configs
+    from qtt_core.metadataset.io import write_meta_dataset
+    from qtt_core.testing import synthetic_meta_dataset
+
+    adapter = MockAdapter(epoch_cost_s=0.0)
+    space = registry_with(adapter).load_space(adapter.default_space("mock"))
+    meta = synthetic_meta_dataset(space, {"a": 0.6, "b": 1.0}, 30, seed=0)
+    meta.space = space.name
+    path = write_meta_dataset(meta, tmp_path / "meta.csv")
+    _tune(tmp_path, adapter, budget_s=4.0, optimizer="quick", meta_dataset=str(path), n_candidates=40)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    pool = {config_id(c) for c in state["candidates"]}
+    best = [config_id(c) for c in best_recorded_configs(meta, 16)]
+    assert set(best) <= pool
+    assert "16 of the meta-dataset's best configurations" in (tmp_path / "run" / "run.log").read_text()
+
+
+def test_a_model_without_predictors_starts_from_those_of_its_space(tmp_path):
+    from qtt_core.hookspecs import hookimpl
+    from qtt_core.specs import MetaDatasetSpec
+    from qtt_core.surrogates import meta_train_predictors, save_predictors
+    from qtt_core.testing import synthetic_meta_dataset
+
+    adapter = MockAdapter(epoch_cost_s=0.0)
+    space = registry_with(adapter).load_space("sam-lora")
+    meta = synthetic_meta_dataset(space, {"a": 0.6, "b": 1.0}, 30, seed=0)
+    folder = save_predictors(tmp_path / "predictors", *meta_train_predictors(meta, space, seed=0, steps=20, n_pairs=300, prior_points=200))
+
+    class Plugin:
+        @hookimpl
+        def qtt_model_adapters(self):
+            return [adapter]
+
+        @hookimpl
+        def qtt_meta_datasets(self):
+            return [MetaDatasetSpec(name="another-model", models=("another",), space="sam-lora", predictors=folder)]
+
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    result = tune(data, 4.0, out=tmp_path / "run", registry=Registry(autoload=False, plugins=[Plugin()]), model="mock",
+                  optimizer="quick", max_epochs=3, n_candidates=16, device="cpu")  # fmt: skip
+    assert "another-model's meta-dataset (same space sam-lora)" in result.predictors
+    assert "cost learned from this run" in result.predictors
+    assert "same space sam-lora" in (tmp_path / "run" / "run.log").read_text()
