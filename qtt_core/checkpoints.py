@@ -2,9 +2,12 @@
 
 :func:`fetch_checkpoint` looks in this order: a local path the user gave (it must exist),
 the cache directory (``$QTT_SEG_CACHE_DIR/checkpoints`` or ``~/.cache/qtt-seg/checkpoints``),
-then a download with ``urllib`` into a temporary file that is verified and renamed into the
-cache. Offline or on a checksum mismatch it raises :class:`~qtt_core.errors.UsageError`
-saying where to put the file and where to get it. :func:`load_state_dict` and
+then a download with ``urllib`` into ``<name>.part`` that is checked (length against the
+server's Content-Length, SHA-256 against the published one) and renamed into the cache.
+Files without a published checksum get the SHA-256 of their first complete download
+recorded beside them (``<name>.sha256``) and checked on every later load. Offline, on a
+short download or a checksum mismatch it raises :class:`~qtt_core.errors.UsageError`
+saying which file and what to do. :func:`load_state_dict` and
 :func:`load_into` read ``.pth``/``.pt`` (``torch.load(weights_only=True)``) and
 ``.safetensors`` files and check that they fit the model.
 
@@ -13,17 +16,23 @@ torch is imported inside the functions that need it, so ``import qtt_core`` stay
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.client
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from qtt_core.errors import UsageError
+from qtt_core.files import write_atomic
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import torch
@@ -39,6 +48,8 @@ __all__ = [
 
 #: environment variable naming qtt-seg's cache root (checkpoints go to its ``checkpoints/``)
 CACHE_ENV = "QTT_SEG_CACHE_DIR"
+#: file in the cache folder that a downloading process holds locked
+LOCK_NAME = ".download.lock"
 _CHUNK = 1 << 20
 
 
@@ -51,11 +62,23 @@ def checkpoint_cache_dir() -> Path:
 
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of the file at ``path`` (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _read_through(handle)[1]
+
+
+def _read_through(source: BinaryIO, sink: BinaryIO | None = None) -> tuple[int, str]:
+    """Read ``source`` to its end in 1 MiB chunks, writing them to ``sink`` if given.
+
+    Returns:
+        The number of bytes read and their hex SHA-256.
+    """
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: source.read(_CHUNK), b""):
+        digest.update(chunk)
+        size += len(chunk)
+        if sink is not None:
+            sink.write(chunk)
+    return size, digest.hexdigest()
 
 
 def fetch_checkpoint(
@@ -68,10 +91,15 @@ def fetch_checkpoint(
 ) -> Path:
     """The path of checkpoint file ``name``, downloading it into the cache when needed.
 
+    A cached file is checked against ``sha256`` when there is one (SAM's published
+    checksums); otherwise against the SHA-256 recorded beside it at its download
+    (``<name>.sha256``, for files without published checksums such as SAM 2's). A cached
+    file with neither (put there by hand) is used as is.
+
     Args:
         name: the file name the checkpoint is known by (e.g. ``"sam_vit_b_01ec64.pth"``).
         url: where to download it from (``http(s)://`` or ``file://``); None: no download.
-        sha256: expected hex SHA-256; None skips verification of cached and downloaded files.
+        sha256: expected hex SHA-256; None: trust the first complete download and record its checksum.
         local_path: a file the user named; it wins and is used as is (never verified
             against ``sha256``, since users pass their own fine-tuned weights).
         cache_dir: folder to look in and download to (default :func:`checkpoint_cache_dir`).
@@ -81,8 +109,8 @@ def fetch_checkpoint(
         The path of the checkpoint file.
 
     Raises:
-        UsageError: the local file is missing, the download failed (offline), or a file's
-            checksum does not match; the message names the path to put the file at and the URL.
+        UsageError: the local file is missing, the download failed (offline) or stopped short,
+            or a file's checksum does not match; the message says which file and what to do.
     """
     if local_path is not None:
         path = Path(local_path).expanduser()
@@ -91,35 +119,79 @@ def fetch_checkpoint(
         return path
     folder = Path(cache_dir).expanduser() if cache_dir is not None else checkpoint_cache_dir()
     target = folder / name
-    if target.is_file():
-        _verify(target, target, sha256, url, kept=True)
-        return target
-    if url is None:
-        raise UsageError(f"checkpoint {name} is not in the cache; put it at {target} or pass --checkpoint PATH")
-    _download(url, target, sha256, timeout_s)
+    if not target.is_file():
+        if url is None:
+            raise UsageError(f"checkpoint {name} is not in the cache; put it at {target} or pass --checkpoint PATH")
+        with _download_lock(folder):
+            if not target.is_file():  # another process may have downloaded it while this one waited
+                _download(url, target, sha256, timeout_s)
+                return target
+    _verify_cached(target, sha256, url)
     return target
 
 
-def _verify(path: Path, target: Path, sha256: str | None, url: str | None, kept: bool) -> None:
-    """Check ``path``'s checksum; the message names ``target``, where the file belongs."""
-    if sha256 is None:
+def _sidecar(target: Path) -> Path:
+    """``<target>.sha256``: the checksum recorded when ``target`` was downloaded (``sha256sum`` format)."""
+    return target.with_name(target.name + ".sha256")
+
+
+def _verify_cached(target: Path, sha256: str | None, url: str | None) -> None:
+    """Check a cached file against the published checksum, else against the one recorded at its download."""
+    sidecar = _sidecar(target)
+    if sha256 is not None:
+        _check(target, sha256, f"replace {target} with the file from {url}")
+    elif sidecar.is_file():
+        recorded = (sidecar.read_text().split() or ["(empty)"])[0]
+        _check(target, recorded, f"it changed since its download (recorded in {sidecar}); delete {target} to download it again, or pass --checkpoint PATH")
+
+
+def _check(path: Path, expected: str, advice: str, actual: str | None = None) -> None:
+    """Raise a one-line UsageError naming ``path`` when its SHA-256 (``actual``, else computed) is not ``expected``."""
+    actual = actual or file_sha256(path)
+    if actual != expected.lower():
+        raise UsageError(f"checkpoint {path.name} has SHA-256 {actual}, expected {expected}; {advice}")
+
+
+@contextlib.contextmanager
+def _download_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (POSIX ``flock``), so one process downloads into it at a time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # no flock (Windows): concurrent downloads are not coordinated
+        yield
         return
-    actual = file_sha256(path)
-    if actual.lower() != sha256.lower():
-        where = f"replace {target}" if kept else f"put a good copy at {target}"
-        raise UsageError(f"checkpoint {target.name} has SHA-256 {actual}, expected {sha256}; {where} with the file from {url}")
+    with open(folder / LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _download(url: str, target: Path, sha256: str | None, timeout_s: float) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False)
-    partial = Path(handle.name)
+    """Download ``url`` to ``<target>.part``, check it, then rename it to ``target`` (call under :func:`_download_lock`).
+
+    Stale ``*.part`` files of interrupted downloads are removed first. The download must be as
+    long as the server's Content-Length; without ``sha256`` its checksum is recorded in
+    :func:`_sidecar` for later loads.
+    """
+    for stale in target.parent.glob("*.part"):
+        stale.unlink(missing_ok=True)
+    partial = target.with_name(target.name + ".part")
     try:
-        with handle, urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - http/file URLs by design
-            shutil.copyfileobj(response, handle, _CHUNK)
-        _verify(partial, target, sha256, url, kept=False)
+        with urllib.request.urlopen(url, timeout=timeout_s) as response, open(partial, "wb") as handle:  # noqa: S310 - http/file URLs by design
+            announced = response.headers.get("Content-Length")
+            received, actual = _read_through(response, handle)
+        if announced is not None and received != int(announced):
+            raise UsageError(
+                f"download of checkpoint {target.name} from {url} stopped after {received} of {announced} bytes; "
+                f"run again to retry, or download it yourself and put it at {target}, or pass --checkpoint PATH"
+            )
+        if sha256 is not None:
+            _check(target, sha256, f"put a good copy at {target} with the file from {url}", actual=actual)
+        else:
+            write_atomic(_sidecar(target), f"{actual}  {target.name}\n")
         partial.replace(target)
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as error:
         raise UsageError(
             f"could not download checkpoint {target.name} from {url} ({_reason(error)}); "
             f"download it yourself and put it at {target}, or pass --checkpoint PATH"

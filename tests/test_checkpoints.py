@@ -1,19 +1,24 @@
 """The checkpoint fetcher: local path, cache, download with checksum, offline message, loading.
 
-Downloads come from a local http.server on 127.0.0.1 or file:// URLs, never the internet.
+Downloads come from a local http.server on 127.0.0.1, file:// URLs or a fake ``urlopen``,
+never the internet.
 """
 
 from __future__ import annotations
 
+import email.message
 import hashlib
 import http.server
+import io
 import threading
+import time
+import urllib.request
 from functools import partial
 
 import pytest
 import torch
 
-from qtt_core.checkpoints import checkpoint_cache_dir, fetch_checkpoint, load_into, load_state_dict
+from qtt_core.checkpoints import LOCK_NAME, checkpoint_cache_dir, fetch_checkpoint, load_into, load_state_dict
 from qtt_core.errors import UsageError
 
 PAYLOAD = b"pretend weights " * 1000
@@ -45,6 +50,39 @@ def server(tmp_path):
     thread.join()
 
 
+def _files(folder) -> list[str]:
+    """Names in ``folder`` other than the download lock, sorted."""
+    return sorted(p.name for p in folder.iterdir() if p.name != LOCK_NAME)
+
+
+class _FakeResponse(io.BytesIO):
+    """What ``urlopen`` returns: ``body``, announced as ``length`` bytes by Content-Length."""
+
+    def __init__(self, body: bytes, length: int):
+        super().__init__(body)
+        self.headers = email.message.Message()
+        self.headers["Content-Length"] = str(length)
+
+
+@pytest.fixture
+def fake_urlopen(monkeypatch):
+    """Replaces ``urllib.request.urlopen``; yields the list of requested URLs.
+
+    Each request is answered with ``fake_urlopen.body`` (default ``PAYLOAD``) announced as
+    ``fake_urlopen.length`` bytes (default its true length), after ``fake_urlopen.delay_s``.
+    """
+    requests: list[str] = []
+
+    def urlopen(url, timeout):
+        requests.append(url)
+        time.sleep(fake.delay_s)
+        return _FakeResponse(fake.body, len(fake.body) if fake.length is None else fake.length)
+
+    fake = type("Fake", (), {"body": PAYLOAD, "length": None, "delay_s": 0.0, "requests": requests})
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return fake
+
+
 def test_cache_dir_follows_the_environment(cache_dir):
     assert checkpoint_cache_dir() == cache_dir / "checkpoints"
 
@@ -65,7 +103,7 @@ def test_download_verifies_and_caches(cache_dir, server):
     assert path == cache_dir / "checkpoints" / "w.pth" and path.read_bytes() == PAYLOAD
     assert fetch_checkpoint("w.pth", f"{url}/w.pth", SHA) == path
     assert requests == ["/w.pth"]  # the second call used the cache
-    assert [p.name for p in path.parent.iterdir()] == ["w.pth"]  # no partial files left
+    assert _files(path.parent) == ["w.pth"]  # no partial files left, no recorded checksum (it is published)
 
 
 def test_download_with_wrong_checksum_keeps_nothing(tmp_path, server):
@@ -73,7 +111,7 @@ def test_download_with_wrong_checksum_keeps_nothing(tmp_path, server):
     target = tmp_path / "c" / "w.pth"
     with pytest.raises(UsageError, match=rf"expected {'0' * 64}; put a good copy at {target} with the file from {url}/w.pth"):
         fetch_checkpoint("w.pth", f"{url}/w.pth", "0" * 64, cache_dir=tmp_path / "c")
-    assert list((tmp_path / "c").iterdir()) == []
+    assert _files(tmp_path / "c") == []
 
 
 def test_corrupt_cached_file_is_reported(tmp_path):
@@ -144,3 +182,44 @@ def test_load_into_checks_keys_and_casts_dtype():
     assert module.weight.dtype == torch.float32 and torch.equal(module.weight, torch.ones(2, 2))
     with pytest.raises(UsageError, match=r"1 missing keys \[bias\], 1 unexpected keys \[extra\]"):
         load_into(module, {"weight": torch.ones(2, 2), "extra": torch.ones(1)}, "f")
+
+
+def test_short_download_is_refused_and_not_cached(tmp_path, fake_urlopen):
+    fake_urlopen.body, fake_urlopen.length = b"0123456789", 1_000_000
+    with pytest.raises(UsageError, match=r"w.pt from http://x/w.pt stopped after 10 of 1000000 bytes; run again") as raised:
+        fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path)
+    assert "\n" not in str(raised.value)
+    assert _files(tmp_path) == []  # neither the file, nor its .part, nor a checksum
+
+
+def test_download_without_published_checksum_records_and_checks_one(tmp_path, fake_urlopen):
+    path = fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path)
+    assert _files(tmp_path) == ["w.pt", "w.pt.sha256"]
+    assert (tmp_path / "w.pt.sha256").read_text() == f"{SHA}  w.pt\n"  # sha256sum's format
+    assert fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path) == path
+    assert fake_urlopen.requests == ["http://x/w.pt"]  # the second call used the cache
+    path.write_bytes(PAYLOAD[:-1] + b"!")  # tampered with (or damaged) after the download
+    with pytest.raises(UsageError, match=rf"checkpoint w.pt has SHA-256 .* expected {SHA}; .* delete {path} to download it again") as raised:
+        fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path)
+    assert "\n" not in str(raised.value)
+    path.unlink()  # as the message says: the next call downloads it again
+    assert fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path).read_bytes() == PAYLOAD
+
+
+def test_stale_partial_downloads_are_removed(tmp_path, fake_urlopen):
+    (tmp_path / "w.pt.part").write_bytes(b"interrupted")
+    (tmp_path / "other.pt.part").write_bytes(b"interrupted")
+    fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path)
+    assert _files(tmp_path) == ["w.pt", "w.pt.sha256"]
+
+
+def test_concurrent_fetches_download_once(tmp_path, fake_urlopen):
+    fake_urlopen.delay_s = 0.3
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(fetch_checkpoint("w.pt", "http://x/w.pt", None, cache_dir=tmp_path)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fake_urlopen.requests == ["http://x/w.pt"] and paths == [tmp_path / "w.pt"] * 2

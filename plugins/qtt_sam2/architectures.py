@@ -33,8 +33,9 @@ class Sam2Architecture:
         stages: blocks per Hiera stage (their sum is the number of trunk blocks).
         checkpoint_file / checkpoint_url / checkpoint_sha256: the official weights
             (``{"model": state_dict}``); None for ``sam2-test`` (seeded random weights).
-            Meta publishes no checksums for SAM 2.1, so ``checkpoint_sha256`` is None and
-            downloads are not verified.
+            Meta publishes no checksums for SAM 2.1, so ``checkpoint_sha256`` is None: a
+            download is checked against its Content-Length, and the SHA-256 of the first good
+            one is recorded beside it and verified on every later load.
     """
 
     name: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -32,7 +33,7 @@ def _same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
 def test_resumed_run_reaches_the_weights_of_a_straight_run(tmp_path):
     straight = pretrain(TINY, tmp_path / "straight")
     pretrain(TINY, tmp_path / "chunks", stop_at_step=2, checkpoint_every=1)
-    assert torch.load(tmp_path / "chunks" / "last.pt", weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "chunks" / "last.pt", weights_only=True)["step"] == 2
     resumed = pretrain(TINY, tmp_path / "chunks", resume=True)
     assert _same_weights(straight, resumed)
     assert not _same_weights(straight, build_sam(get_architecture("sam-tiny"), seed=TINY.seed))  # it trained
@@ -63,14 +64,30 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
 
 def test_a_checkpoint_from_before_an_option_existed_resumes_with_the_value_it_had_then(tmp_path):
     pretrain(TINY, tmp_path, stop_at_step=1, checkpoint_every=1)
-    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
     for option in ("network_share", "tissue_share", "loss_scale"):
         del state["config"][option]  # as written before the options were added
     torch.save(state, tmp_path / "last.pt")
     with pytest.raises(SystemExit, match="last.pt"):  # it ran with the half-size loss, not this
         pretrain(PretrainConfig(**{**TINY.__dict__, "loss_scale": 1.0}), tmp_path, resume=True, stop_at_step=2)
     pretrain(TINY, tmp_path, resume=True, stop_at_step=2)
-    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 2
+
+
+def test_checkpoints_hold_plain_data_and_restore_numpy_rng(tmp_path):
+    np.random.seed(7)
+    pretrain(TINY, tmp_path, stop_at_step=1)  # the checkpoint of step 1 holds this NumPy RNG state
+    expected = np.random.random(3)
+    np.random.seed(8)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)  # no pickled objects (NumPy arrays) in it
+    pretraining._restore_numpy_rng(state["numpy_rng"])
+    assert np.array_equal(np.random.random(3), expected)
+
+
+def test_resume_refuses_a_checkpoint_with_pickled_objects(tmp_path):
+    torch.save({"numpy_rng": np.random.get_state()}, tmp_path / "last.pt")  # as older versions wrote it
+    with pytest.raises(SystemExit, match=r"last.pt is no checkpoint of tensors and plain data"):
+        pretrain(TINY, tmp_path, resume=True)
 
 
 def test_training_loss_falls_on_one_repeated_batch():

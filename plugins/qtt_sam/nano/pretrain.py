@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -175,17 +176,39 @@ def train_step_loss(sam: Sam, images: torch.Tensor, boxes: list[torch.Tensor], m
 
 
 def _save_checkpoint(out: Path, sam: Sam, optimizer: torch.optim.Optimizer, step: int, config: PretrainConfig) -> None:
+    """Write ``out/last.pt``: tensors and plain data only, so that :func:`_read_checkpoint` needs no pickled objects."""
+    numpy_rng = np.random.get_state(legacy=False)
+    numpy_rng["state"]["key"] = torch.from_numpy(numpy_rng["state"]["key"].astype(np.int64))  # uint32 array -> tensor
     state = {
         "config": asdict(config),
         "step": step,
         "model": {name: value.cpu() for name, value in sam.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
-        "numpy_rng": np.random.get_state(),
+        "numpy_rng": numpy_rng,
     }
     partial = out / (CHECKPOINT_NAME + ".tmp")
     torch.save(state, partial)
     os.replace(partial, out / CHECKPOINT_NAME)
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The state :func:`_save_checkpoint` wrote, read with ``torch.load(weights_only=True)``.
+
+    Raises:
+        SystemExit: the file holds pickled objects (a checkpoint of an older version) or is not a pickle.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SystemExit(f"{path} is no checkpoint of tensors and plain data, as torch.load(weights_only=True) "
+                         "reads them (one of an older version?); start again with another --out") from None
+
+
+def _restore_numpy_rng(state: dict) -> None:
+    """Set NumPy's global RNG to a state saved by :func:`_save_checkpoint`."""
+    key = state["state"]["key"].numpy().astype(np.uint32)
+    np.random.set_state({**state, "state": {**state["state"], "key": key}})
 
 
 def export_weights(sam: Sam, path: Path, metadata: dict[str, str] | None = None) -> int:
@@ -226,13 +249,13 @@ def pretrain(config: PretrainConfig, out: Path, resume: bool = False, checkpoint
     step = 0
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        state = _read_checkpoint(checkpoint)
         if {**asdict(PretrainConfig()), **state["config"]} != asdict(config):  # options added since: their defaults, the values they had before
             raise SystemExit(f"{checkpoint} was made with {state['config']}, not {asdict(config)}; use the same options or another --out")
         sam.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
+        _restore_numpy_rng(state["numpy_rng"])
         step = state["step"]
         print(f"resumed from {checkpoint} at step {step}", flush=True)
     else:
@@ -305,7 +328,7 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _load_checkpoint_model(out: Path) -> tuple[Sam, dict]:
-    state = torch.load(out / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
+    state = _read_checkpoint(out / CHECKPOINT_NAME)
     sam = build_sam(get_architecture(state["config"]["model"]), seed=None)
     sam.load_state_dict(state["model"])
     return sam.eval(), state
