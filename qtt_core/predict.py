@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from qtt_core.adapter import TunedModel
+from qtt_core.data.readers import read_image
 from qtt_core.errors import UsageError
 
 __all__ = ["boxes_from_label_map", "overlay", "predict_files", "read_boxes_file"]
@@ -44,19 +45,24 @@ def predict_files(
 ) -> list[Path]:
     """Segment each image file; write ``<stem>_mask.png`` (label map) and ``<stem>_overlay.png``.
 
-    Images without boxes in ``boxes_file`` (or all, without a file) use the whole image as box.
+    Images are read as training reads them (EXIF orientation applied, 16 bit scaled). Images
+    without boxes in ``boxes_file`` (or all, without a file) use the whole image as box.
 
     Returns:
         The mask files written, in the order of ``images``.
+
+    Raises:
+        UsageError: a missing or unreadable image, two images with the same stem (their
+            outputs would collide; refused before anything is written), or a bad boxes file.
     """
+    paths = [Path(image) for image in images]
+    _check_images(paths)
+    boxes_by_image = read_boxes_file(boxes_file) if boxes_file is not None else {}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    boxes_by_image = read_boxes_file(boxes_file) if boxes_file is not None else {}
     written = []
-    for image_path in map(Path, images):
-        if not image_path.is_file():
-            raise UsageError(f"image {image_path} does not exist")
-        image = np.asarray(Image.open(image_path).convert("RGB"))
+    for image_path in paths:
+        image, _ = read_image(image_path)
         boxes = boxes_by_image.get(image_path.name, boxes_by_image.get(image_path.stem))
         label = tuned.predict(image, boxes)
         mask_path = out / f"{image_path.stem}_mask.png"
@@ -64,6 +70,22 @@ def predict_files(
         overlay(image, label, boxes).save(out / f"{image_path.stem}_overlay.png")
         written.append(mask_path)
     return written
+
+
+def _check_images(paths: Sequence[Path]) -> None:
+    """Raise when an image is missing or two share a stem (case-insensitive filesystems too)."""
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise UsageError(f"image {missing[0]} does not exist")
+    by_stem: dict[str, list[str]] = {}
+    for path in paths:
+        by_stem.setdefault(path.stem.casefold(), []).append(str(path))
+    clashes = [" and ".join(group) for group in by_stem.values() if len(group) > 1]
+    if clashes:
+        raise UsageError(
+            f"images with the same name would write the same <stem>_mask.png: {'; '.join(clashes)}; "
+            "rename them or predict them into separate --out folders"
+        )
 
 
 def overlay(image: np.ndarray, label: np.ndarray, boxes: Sequence[Sequence[float]] | None = None, alpha: float = 0.5) -> Image.Image:

@@ -3,7 +3,8 @@
 An entry is keyed by the source file (absolute path, size in bytes, modification time in
 nanoseconds), the requested resolution and the decoding options, so editing a file, asking
 for another size or changing the mask encoding never returns a stale array. Entries are
-written atomically (temporary file, then rename), so parallel readers and writers are safe.
+written atomically (:func:`qtt_core.files.write_atomic`: temporary file, fsync, rename), so
+parallel readers and writers are safe and a crash never leaves a half-written entry.
 Arrays come back memory-mapped copy-on-write: writing to them never changes the cache.
 
 The directory is ``cache_dir``, else ``$QTT_SEG_CACHE_DIR/data``, else
@@ -13,12 +14,14 @@ The directory is ``cache_dir``, else ``$QTT_SEG_CACHE_DIR/data``, else
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from qtt_core.files import write_atomic
 
 __all__ = ["ArrayCache", "default_cache_dir"]
 
@@ -72,11 +75,9 @@ class ArrayCache:
         return self.directory / digest[:2] / f"{digest[2:34]}.npy"
 
     def _store(self, path: Path, array: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, np.ascontiguousarray(array))
-            os.replace(temporary, path)
+            write_atomic(path, buffer.getvalue())
         except OSError:
             pass  # a read-only or full cache disk only costs speed

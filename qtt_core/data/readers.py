@@ -2,8 +2,10 @@
 
 Images: PNG, JPEG, TIFF (also LZW), BMP, GIF (first frame); RGB, RGBA (alpha dropped), grey
 8 and 16 bit (16 bit scaled so that the image's maximum becomes 255), palette; EXIF
-orientation applied. Masks keep their raw values: grey values, palette indices (with the
-palette) or RGB colours, so that :mod:`qtt_core.data.masks` can decide the encoding.
+orientation applied. Files Pillow refuses as decompression bombs (over twice
+``Image.MAX_IMAGE_PIXELS`` pixels) raise :class:`UsageError`, like unreadable ones. Masks keep
+their raw values: grey values, palette indices (with the palette) or RGB colours, so that
+:mod:`qtt_core.data.masks` can decide the encoding.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def read_header(path: Path) -> tuple[tuple[int, int], int]:
             if image.format in ("JPEG", "TIFF", "PNG", "WEBP") and image.getexif().get(0x0112) in _ROTATED:
                 width, height = height, width
             return (height, width), _channels(image.mode)
+    except Image.DecompressionBombError as error:
+        raise _too_large(path, error) from None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
         if path.suffix.lower() in (".tif", ".tiff"):
             array = _read_tiff(path)
@@ -141,10 +145,20 @@ def _open_decoded(path: Path) -> Image.Image | None:
             image.load()
             oriented = ImageOps.exif_transpose(image)
             return oriented if oriented is not image else image.copy()
+    except Image.DecompressionBombError as error:
+        raise _too_large(path, error) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         if path.suffix.lower() in (".tif", ".tiff") and "truncated" not in str(error):
             return None
         raise UsageError(f"{path} cannot be read as an image ({_reason(error, path)}); replace or remove it") from None
+
+
+def _too_large(path: Path, error: Image.DecompressionBombError) -> UsageError:
+    """The error for an image over Pillow's pixel limit (``Image.MAX_IMAGE_PIXELS``)."""
+    return UsageError(
+        f"{path} is too large to decode safely ({_reason(error, path)}); "
+        f"resize it to at most {Image.MAX_IMAGE_PIXELS} pixels (Pillow's MAX_IMAGE_PIXELS) or remove it"
+    )
 
 
 def _read_tiff(path: Path) -> np.ndarray:
