@@ -21,7 +21,7 @@ def build(
     tasks: str = typer.Option(..., "--tasks", help="Comma-separated dataset paths or generated task families (e.g. shapes-binary,blobs-grey)."),
     configs: int = typer.Option(..., "--configs", min=1, help="Configurations sampled from the space (the same for every task)."),
     epochs: int = typer.Option(..., "--epochs", min=1, help="Epochs per run; the score of each is recorded."),
-    out: Path = typer.Option(..., "--out", help="Meta-dataset file (.csv or .parquet); extended when it exists."),
+    out: Path = typer.Option(..., "--out", help="Meta-dataset file (.csv or .parquet); extended when it exists, by a build with the same --model, --epochs and --space only (OUT.lock marks a build writing it)."),
     space: str = typer.Option(None, help="Search space name or YAML file (default: the model's space)."),
     seed: int = typer.Option(0, help="Seed of the configuration sample, the task splits and training."),
     executor: str = typer.Option("local", help="Where jobs run: local (this process, one at a time) or ray (a Ray instance or cluster)."),
