@@ -4,7 +4,9 @@ The core knows nothing about SAM. A plugin (``qtt_sam``, ``qtt_sam2``, a third p
 returns :class:`ModelAdapter` objects from the ``qtt_model_adapters`` hook. The tuner opens
 one :class:`TuningSession` per run (one model, one dataset) and drives it freeze-thaw style:
 ``train(config_id, config, to_epoch)`` continues a configuration from the last epoch it
-finished, never from scratch.
+finished, never from scratch. Besides a configuration's latest state, a session keeps the
+state of its best validated epoch (:func:`best_epoch`), so the run hands back the best epoch
+it saw, not whatever a later epoch made of it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "EpochReport",
+    "best_epoch",
     "ModelAdapter",
     "SessionRequest",
     "TrialFailed",
@@ -44,6 +47,21 @@ class EpochReport:
     score: float
     cost_s: float
     train_loss: float = float("nan")
+
+
+def best_epoch(scores: Sequence[float]) -> int:
+    """The 1-based epoch whose validation score is highest (the first of equal ones); 0 for none.
+
+    Args:
+        scores: validation scores after epochs 1, 2, ... (NaN scores never count).
+
+    The rule the tuner's incumbent and every session's kept state share.
+    """
+    best, best_score = 0, float("-inf")
+    for epoch, score in enumerate(scores, start=1):
+        if score == score and score > best_score:  # NaN != NaN
+            best, best_score = epoch, score
+    return best
 
 
 class TrialFailed(RuntimeError):
@@ -108,6 +126,10 @@ class TuningSession(ABC):
             deadline: a ``time.monotonic()`` value; training stops cleanly at a step
                 boundary before it, and the epoch that could not finish is not reported.
 
+        Each finished epoch's state is saved (with a ``workdir``, durably on disk) before the
+        call returns; the state of the configuration's best validated epoch so far
+        (:func:`best_epoch` of its scores) is kept too, for :meth:`score` and :meth:`export`.
+
         Returns:
             One report per epoch finished by this call, in order (may be empty when the
             deadline leaves no time for a whole epoch).
@@ -120,13 +142,27 @@ class TuningSession(ABC):
     def last_epoch(self, config_id: str) -> int:
         """The last epoch finished for ``config_id`` (0 when never trained)."""
 
-    @abstractmethod
-    def score(self, config_id: str, split: str = "test") -> float:
-        """Score of ``config_id`` in its current state on ``split``, in [0, 1]."""
+    def epoch_reports(self, config_id: str) -> list[EpochReport]:
+        """The saved epochs of ``config_id`` (1..:meth:`last_epoch`) with their scores and costs.
+
+        A resumed run records from these the epochs a killed process finished but did not
+        record. The default (an adapter that keeps no such record) is ``[]``; the run then
+        records the last epoch with :meth:`score` and an unknown cost.
+        """
+        return []
 
     @abstractmethod
-    def export(self, config_id: str, out_dir: Path) -> Path:
-        """Write the tuned weights of ``config_id`` to ``out_dir``; return the folder."""
+    def score(self, config_id: str, split: str = "test", epoch: int | None = None) -> float:
+        """Score of ``config_id`` on ``split``, in [0, 1].
+
+        Args:
+            epoch: the state to score: None or the last epoch for its latest state, or its
+                best validated epoch (kept by :meth:`train`); any other epoch raises ValueError.
+        """
+
+    @abstractmethod
+    def export(self, config_id: str, out_dir: Path, epoch: int | None = None) -> Path:
+        """Write the tuned weights of ``config_id`` (at ``epoch``, as in :meth:`score`) to ``out_dir``; return the folder."""
 
     def release(self, config_id: str) -> None:  # noqa: B027 - optional hook
         """Free memory held for ``config_id`` (its state stays on disk when saved)."""

@@ -25,6 +25,7 @@ import numpy as np
 
 from qtt_core.data.protocol import SPLIT_NAMES
 from qtt_core.errors import UsageError
+from qtt_core.files import write_atomic
 
 __all__ = ["assign_splits", "load_split", "save_split"]
 
@@ -71,11 +72,8 @@ def assign_splits(
 
 def save_split(path: str | Path, splits: dict[str, list[str]], seed: int | None = None) -> Path:
     """Write ``{"format", "seed", "splits": {"train": [keys], ...}}`` as JSON to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": SPLIT_FORMAT, "version": 1, "seed": seed, "splits": {name: list(splits[name]) for name in SPLIT_NAMES}}
-    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    return path
+    return write_atomic(Path(path), json.dumps(payload, indent=1) + "\n")
 
 
 def load_split(path: str | Path, keys: list[str]) -> dict[str, list[int]]:

@@ -8,13 +8,13 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TunedModel, TuningSession
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TunedModel, TuningSession, best_epoch
 from qtt_core.space.identity import normalise_config
 
 __all__ = ["MockAdapter", "MockSession", "synthetic_curve"]
@@ -35,21 +35,29 @@ def synthetic_curve(config: Mapping[str, Any], epoch: int) -> float:
     return ceiling * (1.0 - math.exp(-speed * epoch)) + 0.05
 
 
+#: a learning curve: (configuration, 1-based epoch) -> validation score in [0, 1]
+Curve = Callable[[Mapping[str, Any], int], float]
+
+
 class MockSession(TuningSession):
     """Freeze-thaw bookkeeping with synthetic scores; optionally sleeps ``cost_s`` per epoch.
 
     With a ``workdir``, each configuration's state is a file ``mock_trials/<config_id>.json``
-    there, read before every use: another session (a killed run's, a parallel worker's)
-    continues where this one stopped, like a real adapter's saved states.
+    there (its epoch, configuration and per-epoch scores and costs), read before every use:
+    another session (a killed run's, a parallel worker's) continues where this one stopped,
+    like a real adapter's saved states. A state's score on any split is ``curve`` at its epoch;
+    the best validated epoch is kept as a real session keeps it.
     """
 
-    def __init__(self, request: SessionRequest, epoch_cost_s: float, sleep: bool, fail_ids: set[str]):
+    def __init__(self, request: SessionRequest, epoch_cost_s: float, sleep: bool, fail_ids: set[str], curve: Curve = synthetic_curve):
         self.request = request
         self.epoch_cost_s = epoch_cost_s
         self.sleep = sleep
         self.fail_ids = fail_ids
+        self.curve = curve
         self.epochs: dict[str, int] = {}
         self.configs: dict[str, dict[str, Any]] = {}
+        self.reports: dict[str, list[EpochReport]] = {}
         self.state_dir = Path(request.workdir) / "mock_trials" if request.workdir else None
 
     def zero_shot_score(self, split: str = "val") -> float:
@@ -67,9 +75,11 @@ class MockSession(TuningSession):
                 break
             if self.sleep:
                 time.sleep(cost)
+            report = EpochReport(config_id, epoch, self.curve(config, epoch), cost, 1.0 / epoch)
             self.epochs[config_id] = epoch
+            self.reports[config_id] = [*self.reports.get(config_id, [])[: epoch - 1], report]
             self._save(config_id)
-            reports.append(EpochReport(config_id, epoch, synthetic_curve(config, epoch), cost, 1.0 / epoch))
+            reports.append(report)
         return reports
 
     def _load(self, config_id: str) -> None:
@@ -78,28 +88,43 @@ class MockSession(TuningSession):
         if path is not None and path.is_file():
             saved = json.loads(path.read_text())
             self.epochs[config_id], self.configs[config_id] = int(saved["epoch"]), saved["config"]
+            self.reports[config_id] = [EpochReport(config_id, e + 1, score, cost) for e, (score, cost) in enumerate(saved.get("epochs", []))]
 
     def _save(self, config_id: str) -> None:
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             path = self.state_dir / f"{config_id}.json"
             temporary = path.with_name(f".{config_id}.{os.getpid()}.{threading.get_ident()}.tmp")
-            temporary.write_text(json.dumps({"epoch": self.epochs[config_id], "config": self.configs[config_id]}))
+            epochs = [[r.score, r.cost_s] for r in self.reports[config_id]]
+            temporary.write_text(json.dumps({"epoch": self.epochs[config_id], "config": self.configs[config_id], "epochs": epochs}))
             temporary.replace(path)
 
     def last_epoch(self, config_id: str) -> int:
         self._load(config_id)
         return self.epochs.get(config_id, 0)
 
-    def score(self, config_id: str, split: str = "test") -> float:
+    def epoch_reports(self, config_id: str) -> list[EpochReport]:
         self._load(config_id)
-        return synthetic_curve(self.configs[config_id], self.epochs[config_id])
+        return list(self.reports.get(config_id, []))
 
-    def export(self, config_id: str, out_dir: Path) -> Path:
+    def _kept_epoch(self, config_id: str, epoch: int | None) -> int:
+        """``epoch`` when the session keeps it (the last or the best validated), as a real session does."""
         self._load(config_id)
+        last = self.epochs[config_id]
+        best = best_epoch([r.score for r in self.reports.get(config_id, [])])
+        if epoch is not None and epoch not in (last, best):
+            raise ValueError(f"epoch {epoch} of {config_id} is not kept: only its last ({last}) and best validated ({best}) are")
+        return last if epoch is None else epoch
+
+    def score(self, config_id: str, split: str = "test", epoch: int | None = None) -> float:
+        kept = self._kept_epoch(config_id, epoch)
+        return self.curve(self.configs[config_id], kept)
+
+    def export(self, config_id: str, out_dir: Path, epoch: int | None = None) -> Path:
+        kept = self._kept_epoch(config_id, epoch)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": self.epochs[config_id]}
+        payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": kept}
         (out_dir / "mock_weights.json").write_text(json.dumps(payload))
         return out_dir
 
@@ -120,15 +145,20 @@ class MockAdapter(ModelAdapter):
         epoch_cost_s: reported seconds per epoch (times sqrt of the batch size).
         sleep: really wait ``epoch_cost_s`` per epoch (to test budgets and deadlines).
         fail_ids: configuration ids whose training raises :class:`TrialFailed`.
+        curve: the learning curve (default :func:`synthetic_curve`, which only rises).
     """
 
     name = "mock"
 
-    def __init__(self, epoch_cost_s: float = 1.0, sleep: bool = False, fail_ids: set[str] | None = None, space: str = "sam-lora"):
+    def __init__(
+        self, epoch_cost_s: float = 1.0, sleep: bool = False, fail_ids: set[str] | None = None, space: str = "sam-lora",
+        curve: Curve = synthetic_curve,
+    ):
         self.epoch_cost_s = epoch_cost_s
         self.sleep = sleep
         self.fail_ids = set(fail_ids or ())
         self.space = space
+        self.curve = curve
 
     def model_names(self) -> list[str]:
         return ["mock"]
@@ -137,7 +167,7 @@ class MockAdapter(ModelAdapter):
         return self.space
 
     def open_session(self, request: SessionRequest) -> MockSession:
-        return MockSession(request, self.epoch_cost_s, self.sleep, self.fail_ids)
+        return MockSession(request, self.epoch_cost_s, self.sleep, self.fail_ids, self.curve)
 
     def load_tuned(self, weights_dir: Path, device: str = "cpu") -> TunedModel:
         if not (Path(weights_dir) / "mock_weights.json").is_file():

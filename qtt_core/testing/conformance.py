@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from qtt_core.adapter import ModelAdapter, SessionRequest
+from qtt_core.adapter import ModelAdapter, SessionRequest, best_epoch
 from qtt_core.space.counting import count_valid_configurations
 from qtt_core.space.encoding import SpaceEncoder
 from qtt_core.space.sampling import sample_configurations
@@ -84,7 +84,13 @@ def check_adapter(
             assert none == [] and session.last_epoch("conf") == 2, f"{adapter.name}: deadline ignored"
             test_score = session.score("conf", "test")
             assert 0.0 <= test_score <= 1.0
-            out = session.export("conf", Path(tmp) / "weights")
+            reports = first + more
+            best = best_epoch([r.score for r in reports])
+            kept = session.score("conf", "val", epoch=best)
+            assert abs(kept - reports[best - 1].score) < 1e-4, f"{adapter.name}: epoch {best} scored {reports[best - 1].score}, its kept state {kept}"
+            saved = session.epoch_reports("conf")
+            assert not saved or [(r.epoch, round(r.score, 6)) for r in saved] == [(r.epoch, round(r.score, 6)) for r in reports], saved
+            out = session.export("conf", Path(tmp) / "weights", epoch=best)
             tuned = adapter.load_tuned(out, device=device)
             image = data.split("test").image(0)
             label = tuned.predict(image, boxes=[[8, 8, 40, 40]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -11,8 +12,9 @@ from typing import Any
 
 import torch
 
-from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession
+from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
 from qtt_core.errors import UsageError
+from qtt_core.files import write_atomic
 from qtt_core.space.identity import normalise_config
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.engine.config import TrainConfig
@@ -38,6 +40,9 @@ class EngineSession(TuningSession):
     One configuration is live (model on the device) at a time; every configuration's
     state after its last finished epoch is kept in memory and, with a ``workdir``, in
     ``workdir/trials/<config_id>.pt``, so another session (another process) continues it.
+    When a later epoch scores lower than an earlier one, the best validated epoch's state is
+    kept beside it (``<config_id>.best.pt``, removed once a later epoch is at least as good),
+    so at most two states per configuration are on disk.
 
     Args:
         wrapper: the model wrapper.
@@ -60,6 +65,7 @@ class EngineSession(TuningSession):
         )
         self._base: torch.nn.Module | None = None
         self._states: dict[str, TrialState] = {}
+        self._best_states: dict[str, TrialState] = {}  # only where the best epoch is not the latest
         self._live: tuple[str, Trial] | None = None
         self._zero_shot: dict[str, float] = {}
         self._step_s: dict[str, float] = {}  # per configuration: seconds of its last step
@@ -134,28 +140,38 @@ class EngineSession(TuningSession):
         """The saved state of ``config_id`` (with its per-epoch losses, scores, costs)."""
         return self._state(config_id)
 
-    def score(self, config_id: str, split: str = "test") -> float:
-        return self._evaluate(self._require(config_id), split)
+    def epoch_reports(self, config_id: str) -> list[EpochReport]:
+        state = self._state(config_id)
+        if state is None:
+            return []
+        return [
+            EpochReport(config_id, epoch, score, cost_s, loss)
+            for epoch, (loss, score, cost_s) in enumerate(zip(state.losses, state.scores, state.costs_s), start=1)
+        ]
 
-    def export(self, config_id: str, out_dir: Path, merged: bool | None = None) -> Path:
+    def score(self, config_id: str, split: str = "test", epoch: int | None = None) -> float:
+        return self._evaluate(self._require(config_id, epoch), split)
+
+    def export(self, config_id: str, out_dir: Path, epoch: int | None = None, merged: bool | None = None) -> Path:
         """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
 
         Args:
+            epoch: None or the last epoch (its latest state), or its best validated epoch.
             merged: also write the full merged weights (default: the ``export_merged`` option).
         """
         from qtt_sam.engine.export import export_trial
 
-        trial = self._require(config_id)
-        state = self._state(config_id)
-        assert state is not None
+        trial = self._require(config_id, epoch)
+        state = self._kept_state(config_id, epoch)
         merged = bool(self.options["export_merged"]) if merged is None else merged
         return export_trial(self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged)
 
     def release(self, config_id: str) -> None:
-        if self._live is not None and self._live[0] == config_id:
+        if self._live is not None and self._live[0] in (config_id, _best_key(config_id)):
             self._drop_live()
         if self.workdir is not None:
             self._states.pop(config_id, None)
+            self._best_states.pop(config_id, None)
 
     def close(self) -> None:
         self._drop_live()
@@ -209,19 +225,41 @@ class EngineSession(TuningSession):
             torch.cuda.set_rng_state(trial.cuda_rng, self.device)
         return trial
 
-    def _require(self, config_id: str) -> Trial:
-        state = self._state(config_id)
-        if state is None:
-            raise UsageError(f"configuration {config_id} has not been trained in this session or its workdir; train it first")
+    def _require(self, config_id: str, epoch: int | None = None) -> Trial:
+        """The trial of ``config_id`` at ``epoch`` (None: its latest state), live on the device."""
+        state = self._kept_state(config_id, epoch)
         settings = TrainConfig.from_mapping(state.config, self.wrapper.part_defaults)
+        key = config_id if state.epoch == self.last_epoch(config_id) else _best_key(config_id)
         with self._rng_scope():
-            return self._activate(config_id, settings, state.config, state)
+            return self._activate(key, settings, state.config, state)
+
+    def _kept_state(self, config_id: str, epoch: int | None) -> TrialState:
+        """The saved state of ``config_id`` after ``epoch``: its latest (None), or its best validated epoch.
+
+        Raises:
+            UsageError: never trained here or in the workdir.
+            ValueError: ``epoch`` is neither its last nor its best validated epoch (not kept).
+        """
+        latest = self._state(config_id)
+        if latest is None:
+            raise UsageError(f"configuration {config_id} has not been trained in this session or its workdir; train it first")
+        if epoch is None or epoch == latest.epoch:
+            return latest
+        best = best_epoch(latest.scores)
+        if epoch != best:
+            raise ValueError(f"epoch {epoch} of {config_id} is not kept: only its last ({latest.epoch}) and best validated ({best}) are")
+        kept = self._best_state(config_id)
+        if kept is None or kept.epoch != best:
+            found = "none" if kept is None else f"epoch {kept.epoch}"
+            raise UsageError(f"the best epoch ({best}) of {config_id} is not in {self._state_path(config_id, best=True) if self.workdir else 'memory'} "
+                             f"({found} there); the sessions folder is damaged, start a new run")
+        return kept
 
     def _snapshot(self, config_id: str, trial: Trial, epoch: int, loss: float, score: float, cost_s: float) -> None:
         trial.torch_rng = torch.get_rng_state()
         if self.device.type == "cuda":
             trial.cuda_rng = torch.cuda.get_rng_state(self.device)
-        previous = self._states.get(config_id)
+        previous = self._state(config_id)
         history = (previous.losses, previous.scores, previous.costs_s) if previous is not None else ([], [], [])
         state = TrialState(
             config=dict(trial.raw_config),
@@ -236,20 +274,40 @@ class EngineSession(TuningSession):
             scores=[*history[1], score],
             costs_s=[*history[2], cost_s],
         )
+        self._keep_best(config_id, previous, state)
         self._states[config_id] = state
         if self.workdir is not None:
             _save_state(self._state_path(config_id), state)
+            if best_epoch(state.scores) == epoch:  # written after the latest: a kill between leaves a stale file the epoch check rejects
+                self._state_path(config_id, best=True).unlink(missing_ok=True)
+
+    def _keep_best(self, config_id: str, previous: TrialState | None, state: TrialState) -> None:
+        """Before ``state`` replaces ``previous``: keep ``previous`` when it is the best epoch and ``state`` is worse."""
+        best = best_epoch(state.scores)
+        if best == state.epoch:
+            self._best_states.pop(config_id, None)
+        elif previous is not None and best == previous.epoch:
+            self._best_states[config_id] = previous
+            if self.workdir is not None:
+                _save_state(self._state_path(config_id, best=True), previous)
+
+    def _best_state(self, config_id: str) -> TrialState | None:
+        if config_id not in self._best_states and self.workdir is not None:
+            loaded = _load_state(self._state_path(config_id, best=True))
+            if loaded is not None:
+                self._best_states[config_id] = loaded
+        return self._best_states.get(config_id)
 
     def _state(self, config_id: str) -> TrialState | None:
         if config_id not in self._states and self.workdir is not None:
-            path = self._state_path(config_id)
-            if path.is_file():
-                self._states[config_id] = TrialState.from_dict(torch.load(path, map_location="cpu", weights_only=True))
+            loaded = _load_state(self._state_path(config_id))
+            if loaded is not None:
+                self._states[config_id] = loaded
         return self._states.get(config_id)
 
-    def _state_path(self, config_id: str) -> Path:
+    def _state_path(self, config_id: str, best: bool = False) -> Path:
         assert self.workdir is not None
-        return self.workdir / "trials" / f"{config_id}.pt"
+        return self.workdir / "trials" / f"{config_id}{'.best' if best else ''}.pt"
 
     def _drop_live(self) -> None:
         if self._live is not None:
@@ -276,11 +334,32 @@ def _restore(trial: Trial, state: TrialState, config_id: str) -> None:
     trial.cuda_rng = state.cuda_rng.clone() if state.cuda_rng is not None else None
 
 
+def _best_key(config_id: str) -> str:
+    """The live-trial key of ``config_id``'s best-epoch state (never trained on from there)."""
+    return f"{config_id}@best"
+
+
 def _save_state(path: Path, state: TrialState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    torch.save(state.to_dict(), partial)
-    partial.replace(path)
+    """Write ``state`` to ``path`` durably (temporary file, fsync, rename)."""
+    buffer = io.BytesIO()
+    torch.save(state.to_dict(), buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def _load_state(path: Path) -> TrialState | None:
+    """The state saved in ``path``; None when there is none.
+
+    Raises:
+        UsageError: the file cannot be read (truncated or damaged).
+    """
+    if not path.is_file():
+        return None
+    try:
+        return TrialState.from_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise UsageError(
+            f"{path} cannot be read ({type(error).__name__}); delete it to train that configuration again, or start a new run"
+        ) from None
 
 
 def _to_cpu(value: Any) -> Any:
