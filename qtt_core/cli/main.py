@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 
 import typer
 
@@ -31,6 +32,10 @@ app.add_typer(meta_cmd.app, name="meta")
 def run() -> None:
     """Console-script entry point: user errors exit 2 with one line, internal errors 1."""
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # segment-anything's use
+    if _is_own_process():
+        from qtt_core.tuner.clock import mark_process_entry
+
+        mark_process_entry()  # a run's budget counts from this process's start, imports included
     try:
         app(standalone_mode=False)
     except QttError as error:
@@ -43,6 +48,13 @@ def run() -> None:
         if hasattr(error, "format_message") and hasattr(error, "exit_code"):  # click (or typer's copy)
             fail(f"{error.format_message()} (see qtt-seg --help)", code=error.exit_code)
         fail(f"internal error: {type(error).__name__}: {error} (please report it)", code=1)
+
+
+def _is_own_process() -> bool:
+    """True when this process was started as ``qtt-seg`` (the console script or ``python -m qtt_core.cli.main``)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "qtt_core.cli.main") or Path(getattr(main, "__file__", "") or "").name == "qtt-seg"
 
 
 if __name__ == "__main__":

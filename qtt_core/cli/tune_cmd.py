@@ -31,7 +31,7 @@ def tune(
     out: Path = typer.Option(None, help="Run folder (default: qtt-seg-runs/<model>-<time>); must be new unless --resume."),
     seed: int = typer.Option(0, help="Random seed (split, candidates, training)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left (its settings, but for --workers, --executor, --address, --device and the per-job resources, which come from this command)."),
     optimizer: str = typer.Option("quick", help="quick, quick-nometa, random or portfolio."),
     meta_dataset: Path = typer.Option(None, "--meta-dataset", help="Meta-train the predictors on this meta-dataset first."),
     max_epochs: int = typer.Option(10, "--max-epochs", min=1, help="Most epochs any configuration is trained to."),
@@ -53,6 +53,7 @@ def tune(
 ) -> None:
     """Tune a model to DATA within --budget seconds; writes a run folder with the tuned weights."""
     from qtt_core.tuner import tune as run_tune
+    from qtt_core.tuner.clock import take_process_entry
     from qtt_core.tuner.progress import make_progress
 
     data_options = {
@@ -62,7 +63,7 @@ def tune(
     _console_logging(quiet or as_json, verbose)
     with make_progress(budget, quiet or as_json, console=err_console) as progress:
         result = run_tune(
-            data, budget, out=out, resume=resume, progress=progress, model=model,
+            data, budget, out=out, resume=resume, progress=progress, started=take_process_entry(), model=model,
             checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,
             optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
             max_epochs=max_epochs, n_candidates=candidates, workers=workers, executor=executor, address=address,

@@ -9,19 +9,21 @@ training exactly (same configuration, seed, epochs and schedule horizon) on the 
 training split. Its validation scores are then on pairs it trained on; the run reports the
 search's validation score, and the test score of the model it hands back.
 
-The refit is planned while the search runs: the tuner keeps back, besides the end reserve,
-:func:`plan_refit`'s estimate for the current incumbent (its training seconds scaled by the
-larger split). A refit estimated at more than :data:`REFIT_MAX_SHARE` of the budget is not
-planned (the search gets the time); one that cannot finish before the deadline, or fails,
-leaves the searched model as the result. Its session keeps states in ``sessions/refit``, so
-a killed run continues it on resume.
+The refit trains to the incumbent's best validated epoch. It is planned while the search
+runs: the tuner keeps back, besides the end reserve, :func:`plan_refit`'s estimate for the
+current incumbent: the slowest epoch the incumbent's configuration took, times the epochs,
+scaled by the larger split, a margin and the slowdown the run has seen
+(:meth:`History.slowdown`). A refit estimated at more than :data:`REFIT_MAX_SHARE` of the
+budget is not planned (the search gets the time); one that does not fit the time left is not
+started, and one that fails leaves the searched model as the result. Its session keeps
+states in ``sessions/refit``, so a killed run continues it on resume, and a finished one is
+reopened (:func:`open_refit`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +32,7 @@ from qtt_core.adapter import ModelAdapter, SessionRequest, TuningSession
 from qtt_core.data.views import TrainPlusVal
 from qtt_core.tuner.history import History
 
-__all__ = ["REFIT_MAX_SHARE", "RefitPlan", "estimate_refit", "plan_refit", "run_refit"]
+__all__ = ["REFIT_MAX_SHARE", "RefitPlan", "estimate_refit", "open_refit", "plan_refit", "run_refit"]
 
 log = logging.getLogger("qtt_seg.tune")
 
@@ -70,26 +72,26 @@ def estimate_refit(history: History, n_train: int, n_val: int, startup_s: float 
     best = history.incumbent()
     if best is None or n_train == 0 or n_val == 0:
         return None
-    trained_s = sum(
-        r.cost_s for r in history.rows
-        if r.config_id == best.config_id and r.status == "ok" and r.epoch <= best.epoch and not math.isnan(r.cost_s)
-    )
-    estimate_s = trained_s * (n_train + n_val) / n_train * REFIT_MARGIN + REFIT_STARTUP_S + startup_s
-    return RefitPlan(best.config_id, best.epoch, n_train + n_val, estimate_s)
+    costs = history.epoch_costs(best.config_id) or [c for cid in history.configs for c in history.epoch_costs(cid)]
+    slowest_s = max(costs, default=0.0)
+    training_s = slowest_s * best.epoch * (n_train + n_val) / n_train * REFIT_MARGIN * history.slowdown()
+    return RefitPlan(best.config_id, best.epoch, n_train + n_val, training_s + REFIT_STARTUP_S + startup_s)
 
 
 def run_refit(adapter: ModelAdapter, request: SessionRequest, plan: RefitPlan, config: dict[str, Any], deadline: float) -> TuningSession | None:
     """Train ``plan`` on ``request.data`` with its validation pairs added; the session, or None.
 
-    None (and the reason logged) when the refit failed or did not reach its epochs before
-    ``deadline`` (a ``time.monotonic()`` value); the caller then keeps the searched model.
+    None (and the reason logged) when its expected time (the estimate without its margin,
+    which the search kept back on top) does not fit before ``deadline`` (a
+    ``time.monotonic()`` value: then it does not start), or the refit failed or did not reach
+    its epochs; the caller then keeps the searched model.
     """
-    needed_s = plan.estimate_s / REFIT_MARGIN  # the incumbent may have changed since the time was kept back: try unless hopeless
-    if time.monotonic() + needed_s > deadline:
-        log.info("refit skipped: %.1f s left, it needs about %.1f s; the searched model is kept", deadline - time.monotonic(), needed_s)
+    expected_s = plan.estimate_s / REFIT_MARGIN  # the search kept the estimate with its margin back
+    if time.monotonic() + expected_s > deadline:
+        log.info("refit not started: %.1f s left, it needs about %.1f s; the searched model is kept", deadline - time.monotonic(), expected_s)
         return None
     started = time.monotonic()
-    session = adapter.open_session(dataclasses.replace(request, data=TrainPlusVal(request.data)))
+    session = _open(adapter, request)
     try:
         session.train(plan.config_id, config, plan.epochs, deadline=deadline)
     except Exception as error:  # noqa: BLE001 - a failed refit leaves the searched model, never the run
@@ -103,3 +105,17 @@ def run_refit(adapter: ModelAdapter, request: SessionRequest, plan: RefitPlan, c
         return None
     log.info("refit %s on %d train + val pairs for %d epochs in %.1f s", plan.config_id, plan.pairs, plan.epochs, time.monotonic() - started)
     return session
+
+
+def open_refit(adapter: ModelAdapter, request: SessionRequest, config_id: str, epochs: int) -> TuningSession | None:
+    """The session of a refit that finished (``config_id`` at ``epochs`` in ``sessions/refit``), or None."""
+    session = _open(adapter, request)
+    if session.last_epoch(config_id) >= epochs:
+        return session
+    session.close()
+    return None
+
+
+def _open(adapter: ModelAdapter, request: SessionRequest) -> TuningSession:
+    """A session on ``request``'s data with its validation pairs added to training."""
+    return adapter.open_session(dataclasses.replace(request, data=TrainPlusVal(request.data)))

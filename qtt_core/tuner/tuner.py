@@ -5,7 +5,14 @@ run takes at most the budget plus a few seconds. Training gets what is left afte
 for the final evaluation, export and report, estimated from the measured zero-shot pass, and
 after the time the planned refit of the incumbent on train + val needs
 (:mod:`qtt_core.tuner.refit`).
-A killed run resumes from its folder with the time that was left.
+A killed run resumes from its folder with the time that was left: the budget counts the seconds
+all of the run's processes spent (:mod:`qtt_core.tuner.clock`), every asked trial is recorded
+before it trains, and epochs a killed process saved but did not record are recovered with
+their real cost. The final phase (refit, test score, export) is recorded in the state, so a
+resume after it starts does not search again, and a finished run refuses ``--resume``.
+
+The run returns the best validated epoch of any configuration (sessions keep that epoch's
+state), and the refit trains the chosen configuration to that epoch.
 
 With ``workers > 1`` that many trials train at once (:mod:`qtt_core.tuner.workers`): the
 optimiser asks with ``reserve=True`` whenever a worker is free, knowing which trials are in
@@ -19,21 +26,22 @@ import dataclasses
 import functools
 import logging
 import math
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, map_into_space, sample_configurations
-from qtt_core.tuner.clock import BudgetClock
+from qtt_core.tuner.clock import BudgetClock, Heartbeat, read_heartbeat
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
 from qtt_core.tuner.progress import NullProgress, Progress
-from qtt_core.tuner.refit import RefitPlan, estimate_refit, plan_refit, run_refit
+from qtt_core.tuner.refit import RefitPlan, estimate_refit, open_refit, plan_refit, run_refit
 from qtt_core.tuner.rundir import RunDirectory
 from qtt_core.tuner.settings import TuneSettings
 
@@ -45,6 +53,8 @@ log = logging.getLogger("qtt_seg.tune")
 REPORT_RESERVE_S = 4.0
 #: seconds past the training deadline that parallel workers may take to stop at a step boundary
 STRAGGLER_GRACE_S = 2.0
+#: settings a resume takes from its own call (where and how it runs), not from the saved run
+RUNTIME_SETTINGS = ("device", "workers", "executor", "address", "cpus_per_job", "gpus_per_job")
 
 
 @dataclass
@@ -67,6 +77,7 @@ class TuneResult:
     optimizer: str = ""
     predictors: str = ""
     refit: dict[str, Any] | None = None
+    best_epoch: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
@@ -82,6 +93,7 @@ def tune(
     resume: bool = False,
     registry: Registry | None = None,
     progress: Progress | None = None,
+    started: float | None = None,
     **options: Any,
 ) -> TuneResult:
     """Tune a model to ``data`` within ``budget_s`` seconds; see :class:`TuneSettings` for ``options``.
@@ -91,12 +103,15 @@ def tune(
             :class:`qtt_core.data.SegmentationData`.
         out: the run folder (default ``qtt-seg-runs/<model>-<time>``); must be new or empty
             unless ``resume``.
-        resume: continue the run in ``out`` (its saved settings are used).
+        resume: continue the run in ``out`` with its saved settings, but for where and how it
+            runs (:data:`RUNTIME_SETTINGS`), which come from this call.
+        started: the ``time.monotonic()`` value the budget counts from (default: now; the
+            command line passes its process's start).
 
     Raises:
         UsageError: bad input, found before any training.
     """
-    clock = BudgetClock(float(budget_s))
+    clock = BudgetClock(float(budget_s), started=time.monotonic() if started is None else started)
     registry = registry or Registry()
     settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
     if settings.budget_s <= 0:
@@ -106,7 +121,11 @@ def tune(
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
     if resume:
         run = RunDirectory.create(out, settings.model, resume=True)
-        settings = TuneSettings.from_dict(run.read_json(run.state)["settings"])
+        state = run.read_json(run.state)
+        runtime = {name: getattr(settings, name) for name in RUNTIME_SETTINGS}
+        settings = dataclasses.replace(TuneSettings.from_dict(state["settings"]), **runtime)
+        clock.budget_s = settings.budget_s
+        clock.spent_before_s = max(float(state.get("elapsed_s", 0.0)), read_heartbeat(run.heartbeat))
         dataset = _load_data(data, settings, run.split if run.split.is_file() else None)
     else:
         RunDirectory.check_new(out)
@@ -119,7 +138,8 @@ def tune(
     handler = _log_to(run.log)
     try:
         data_path = str(Path(data).resolve()) if isinstance(data, (str, Path)) else None
-        return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress(), data_path).execute()
+        with Heartbeat(run.heartbeat, clock):
+            return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress(), data_path).execute()
     finally:
         logging.getLogger("qtt_seg").removeHandler(handler)
         handler.close()
@@ -169,8 +189,6 @@ class _Run:
         self.released: list[str] = []  # trials in flight when the run was killed (asked again)
         self.state: dict[str, Any] = run.read_json(run.state)
         if resume:
-            clock.budget_s = settings.budget_s
-            clock.spent_before_s = float(self.state.get("elapsed_s", 0.0))
             log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
         self.settings = settings
         self.data = data
@@ -257,8 +275,9 @@ class _Run:
         self.predictors = self.state.get("predictors", "")
         if not self.run.config.is_file():
             self.run.write_yaml(self.run.config, settings.to_dict())
-        pool = self._worker_pool() if settings.workers > 1 else None
-        if pool is None and settings.executor != "local":
+        final = self.state.get("phase") == "final"
+        pool = self._worker_pool() if settings.workers > 1 and not final else None
+        if pool is None and settings.executor != "local" and not final:
             log.info("one worker: trials train in this process (--executor %s needs --workers 2 or more)", settings.executor)
         try:
             if pool is not None:
@@ -270,6 +289,14 @@ class _Run:
 
     def _execute(self, pool: Any) -> TuneResult:
         settings = self.settings
+        self.request = SessionRequest(
+            model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
+            workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
+        )
+        if self.state.get("phase") == "final":  # resumed after the search: no optimiser, no workers
+            log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
+            self.metafeatures, self.candidates, self.optimizer = self.state["metafeatures"], self.state["candidates"], None
+            return self._finish(None)
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         meta_train, options, best_recorded = self._knowledge(space)
@@ -279,10 +306,6 @@ class _Run:
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
                  len(self.candidates), settings.space or self.adapter.default_space(settings.model),
                  settings.optimizer, self.predictors or "-", self.clock.elapsed_s())
-        self.request = SessionRequest(
-            model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
-            workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
-        )
         session = self.adapter.open_session(self.request)
         try:
             self._zero_shot(session)
@@ -320,11 +343,28 @@ class _Run:
         for cid in self.released:
             configs.setdefault(cid, by_id[cid])
         for cid, config in configs.items():
-            saved, recorded = session.last_epoch(cid), self.history.last_epoch(cid)
-            if saved > recorded:
-                score = session.score(cid, "val")
-                self._record(EpochRow(cid, saved, score, float("nan"), self.clock.elapsed_s()), config)
-                self.optimizer.tell(cid, saved, score, 0.0)
+            self._recover(session, cid, config)
+
+    def _recover(self, session: TuningSession, cid: str, config: dict[str, Any]) -> int:
+        """Tell and record the epochs of ``cid`` that ``session`` saved but the run did not record.
+
+        With their scores and costs from :meth:`TuningSession.epoch_reports`; an adapter that
+        keeps no such record gives the last epoch's score, with the mean cost of the run's
+        epochs. Returns the number of epochs recovered.
+        """
+        saved, recorded = session.last_epoch(cid), self.history.last_epoch(cid)
+        if saved <= recorded:
+            return 0
+        reports = [r for r in session.epoch_reports(cid) if recorded < r.epoch <= saved]
+        if not reports:
+            costs = [r.cost_s for r in self.history.rows if r.status == "ok" and not math.isnan(r.cost_s)]
+            mean_cost = sum(costs) / len(costs) if costs else float("nan")
+            reports = [EpochReport(cid, saved, session.score(cid, "val"), mean_cost)]
+        for report in reports:
+            self.optimizer.tell(cid, report.epoch, report.score, 0.0 if math.isnan(report.cost_s) else report.cost_s)
+            self._record(EpochRow(cid, report.epoch, report.score, report.cost_s, self.clock.elapsed_s(), train_loss=report.train_loss), config)
+        log.info("%s: %d epochs a stopped process trained were recovered (to epoch %d)", cid, len(reports), saved)
+        return len(reports)
 
     def _refit_plan(self) -> RefitPlan | None:
         """The refit of the current incumbent, when the run refits (see :mod:`qtt_core.tuner.refit`)."""
@@ -343,14 +383,23 @@ class _Run:
         It moves as the incumbent changes (a costlier incumbent takes longer to refit).
         """
         plan = self._refit_plan()
-        return self.clock.deadline(self.state["zero_shot"]["reserve_s"] + extra_s + (plan.estimate_s if plan else 0.0))
+        return self.clock.deadline(self._end_reserve_s() + extra_s + (plan.estimate_s if plan else 0.0))
+
+    def _end_reserve_s(self) -> float:
+        """Seconds kept for the final evaluation, export and report, scaled by the slowdown seen."""
+        return self.state["zero_shot"]["reserve_s"] * self.history.slowdown()
 
     def _loop(self, session: TuningSession) -> None:
-        while time.monotonic() < (deadline := self._search_deadline()):
-            ask = self.optimizer.ask(remaining_s=deadline - time.monotonic())
+        """One trial at a time in this process; each ask is saved as in flight before it trains."""
+        while True:
+            if time.monotonic() >= (deadline := self._search_deadline()):
+                log.info("no time left for another epoch")
+                return
+            ask = self.optimizer.ask(reserve=True, remaining_s=deadline - time.monotonic())
             if ask is None:
                 log.info("the optimiser has nothing left to try")
                 return
+            self._save()  # a kill from here on leaves the trial pending: resume recovers what it saved
             self.progress.update(config_id=ask.config_id, epoch=ask.epoch, time_left_s=self.clock.remaining_s())
             try:
                 reports = session.train(ask.config_id, ask.config, ask.epoch, deadline=deadline)
@@ -362,12 +411,15 @@ class _Run:
                 self._record(EpochRow(ask.config_id, ask.epoch, float("nan"), 0.0, self.clock.elapsed_s(), status="failed", reason=reason), ask.config)
                 self._save()
                 continue
-            if not reports:
-                log.info("no time left for another epoch")
-                return
             self._tell_reports(ask, reports)
+            recovered = self._recover(session, ask.config_id, ask.config)  # trained before, by a killed process
+            if ask.config_id in self.optimizer.pending():
+                self.optimizer.release(ask.config_id)  # stopped before the asked epoch: the deadline
             self._save()
             session.release(ask.config_id)
+            if not reports and not recovered:
+                log.info("no time left for another epoch")
+                return
 
     def _worker_pool(self) -> Any:
         """The workers of a parallel run: sessions on the run's ``sessions/`` folder (absolute paths)."""
@@ -419,27 +471,35 @@ class _Run:
                 break
             for outcome in outcomes:
                 del running[outcome.worker], deadlines[outcome.worker]
-                if self._tell_outcome(outcome):
+                if self._tell_outcome(outcome, session, pool):
                     idle.append(outcome.worker)
             self._save()
         for cid in self.history.configs:
             session.release(cid)  # the driver's session reads the workers' latest states from here on
 
-    def _tell_outcome(self, outcome: Any) -> bool:
+    def _tell_outcome(self, outcome: Any, session: TuningSession, pool: Any) -> bool:
         """Tell and record one worker's result; False when that worker is done (no time left, or lost)."""
         ask = outcome.ask
+        if outcome.worker_lost:  # not the configuration's fault: it is asked again, on a new worker
+            session.release(ask.config_id)
+            self._recover(session, ask.config_id, ask.config)  # epochs the worker saved before it was lost
+            self.optimizer.release(ask.config_id)
+            log.warning("worker %d was lost (%s); %s is asked again", outcome.worker, outcome.reason, ask.config_id)
+            return pool.restart(outcome.worker)
         if outcome.failed:
             log.warning("configuration %s failed: %s", ask.config_id, outcome.reason)
             self.optimizer.tell_failed(ask.config_id, outcome.reason)
             self._record(EpochRow(ask.config_id, ask.epoch, float("nan"), 0.0, self.clock.elapsed_s(), status="failed", reason=outcome.reason), ask.config)
-            return not outcome.worker_lost
-        if not outcome.reports:
-            self.optimizer.release(ask.config_id)
-            log.info("worker %d: no time left for another epoch", outcome.worker)
-            return False
+            return True
         self._tell_reports(ask, outcome.reports, f" (worker {outcome.worker})")
+        recovered = 0
+        if not outcome.reports:  # already trained (by a killed process), or no time left
+            session.release(ask.config_id)
+            recovered = self._recover(session, ask.config_id, ask.config)
         if ask.config_id in self.optimizer.pending():
             self.optimizer.release(ask.config_id)  # stopped before the asked epoch (deadline)
+            if not outcome.reports and not recovered:
+                log.info("worker %d: no time left for another epoch", outcome.worker)
             return False
         return True
 
@@ -469,41 +529,39 @@ class _Run:
             elapsed_s=self.clock.elapsed_s(),
             metafeatures=self.metafeatures,
             candidates=self.candidates,
-            optimizer=self.optimizer.state_dict(),
+            optimizer=self.optimizer.state_dict() if self.optimizer is not None else self.state["optimizer"],
             history=self.history.to_state(),
             predictors=self.predictors,
         )
         self.run.write_json(self.run.state, self.state)
         self.run.write_csv(self.run.trials, [r.__dict__ for r in self.history.rows], ROW_COLUMNS)
 
-    def _finish(self, session: TuningSession) -> TuneResult:
+    def _finish(self, session: TuningSession | None) -> TuneResult:
+        """The final phase: refit, test score and export of the best validated epoch, report files.
+
+        Each step is recorded in the state when done (``phase``, then ``final``), so a resume
+        neither searches again nor repeats a finished step; the weights replace ``weights/``
+        in one rename, with ``refit.json`` beside them only when refitted. ``session`` is the
+        search's (None on a resume in the final phase: opened when needed).
+        """
         from qtt_core.tuner.overlays import write_overlays
         from qtt_core.tuner.report import write_plots
 
+        self.state["phase"] = "final"
+        self._save()
         zero = self.state["zero_shot"]
         best = self.history.incumbent()
-        test_iou = weights = refit = None
-        if best is not None:
-            final, refit = self._refit(session, best.config_id)
-            try:
-                test_iou = final.score(best.config_id, "test")
-                weights = final.export(best.config_id, self.run.weights)
-                if refit is not None:  # beside the adapter's files: what this model trained on
-                    self.run.write_json(Path(weights) / "refit.json", {
-                        **refit, "trained_on": "train + val",
-                        "note": "validation scores in the adapter's files are on pairs this model trained on; "
-                                "result.json's val_iou is the search's, from the model trained on train alone",
-                    })
-            finally:
-                if final is not session:
-                    final.close()
-            try:
-                tuned = self.adapter.load_tuned(Path(weights), device=_device(self.settings.device))
-                write_overlays(tuned, self.data.split("test"), self.run.overlays)
-            except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
-                log.warning("overlays could not be drawn: %s", error)
-        write_plots(self.history, zero["val"], self.run.plots)
-        self._save()
+        final = self.state.get("final")
+        if final is None:
+            final = self._final_model(session, best) if best else {"test_iou": None, "weights": None, "refit": None}
+            self.state["final"] = final
+            self._save()
+        if not final.get("reported"):
+            if final["weights"]:
+                self._overlays(write_overlays, Path(final["weights"]))
+            write_plots(self.history, zero["val"], self.run.plots)
+            final["reported"] = True
+            self._save()
         result = TuneResult(
             run_dir=self.run.root,
             model=self.settings.model,
@@ -512,35 +570,88 @@ class _Run:
             best_config=self.history.configs[best.config_id] if best else None,
             best_config_id=best.config_id if best else None,
             val_iou=best.score if best else None,
-            test_iou=test_iou,
+            test_iou=final["test_iou"],
             zero_shot_val_iou=zero["val"],
             zero_shot_test_iou=zero["test"],
             n_trials=len(self.history.configs),
             trials=self.history.trials(),
-            weights=str(weights) if weights else None,
+            weights=final["weights"],
             optimizer=self.settings.optimizer,
             predictors=self.predictors,
-            refit=refit,
+            refit=final["refit"],
+            best_epoch=best.epoch if best else None,
         )
         result.elapsed_s = round(self.clock.elapsed_s(), 3)
         self.run.write_json(self.run.result, result.to_json())
-        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(test_iou), zero["test"])
+        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(result.test_iou), zero["test"])
         return result
 
-    def _refit(self, session: TuningSession, config_id: str) -> tuple[TuningSession, dict[str, Any] | None]:
-        """The session holding the final model: a refit on train + val when planned and done, else ``session``."""
+    def _final_model(self, session: TuningSession | None, best: EpochRow) -> dict[str, Any]:
+        """Refit (when planned), test score and export of ``best``: ``{"test_iou", "weights", "refit"}``."""
+        searched = session if session is not None else self.adapter.open_session(self.request)
+        try:
+            final, refit = self._refit(searched, best)
+            epoch = None if refit is not None else best.epoch  # a refit trained to that epoch: its last
+            try:
+                test_iou = final.score(best.config_id, "test", epoch=epoch)
+                shutil.rmtree(self.run.partial_weights, ignore_errors=True)
+                exported = Path(final.export(best.config_id, self.run.partial_weights, epoch=epoch))
+                if refit is not None:  # beside the adapter's files: what this model trained on
+                    self.run.write_json(exported / "refit.json", {
+                        **refit, "trained_on": "train + val",
+                        "note": "validation scores in the adapter's files are on pairs this model trained on; "
+                                "result.json's val_iou is the search's, from the model trained on train alone",
+                    })
+                weights = self.run.publish_weights() / exported.relative_to(self.run.partial_weights)
+            finally:
+                if final is not searched:
+                    final.close()
+        finally:
+            if searched is not session:
+                searched.close()
+        return {"test_iou": test_iou, "weights": str(weights), "refit": refit}
+
+    def _overlays(self, write_overlays: Any, weights: Path) -> None:
+        """Overlays of the test split, when the time left holds them (they are a courtesy, never fatal)."""
+        needed_s = self.state["zero_shot"]["test_eval_s"] * self.history.slowdown() + REPORT_RESERVE_S / 2
+        if self.clock.remaining_s() < needed_s:
+            log.info("no overlays: %.1f s left, they need about %.1f s", self.clock.remaining_s(), needed_s)
+            return
+        try:
+            tuned = self.adapter.load_tuned(Path(weights), device=_device(self.settings.device))
+            write_overlays(tuned, self.data.split("test"), self.run.overlays)
+        except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
+            log.warning("overlays could not be drawn: %s", error)
+
+    def _refit(self, session: TuningSession, best: EpochRow) -> tuple[TuningSession, dict[str, Any] | None]:
+        """The session holding the final model: a refit on train + val when planned and done, else ``session``.
+
+        The plan is saved in the state before it trains and marked done after, so a resume
+        reopens a finished refit (whatever time is left) and never mixes the two models.
+        """
+        request = dataclasses.replace(self.request, workdir=self.run.sessions / "refit")
+        recorded = self.state.get("refit") or {}
+        if recorded.get("done") and recorded["config_id"] == best.config_id and recorded["epochs"] == best.epoch:
+            reopened = open_refit(self.adapter, request, best.config_id, best.epoch)
+            if reopened is not None:
+                log.info("the refit of %s had finished; its model is used", best.config_id)
+                return reopened, {k: recorded[k] for k in ("pairs", "epochs", "seconds")}
         plan = self._refit_plan()
         if plan is None:
             if self.settings.refit:
                 self._log_no_refit()
             return session, None
-        session.release(config_id)  # the searched model's state stays on disk, for the fallback
+        session.release(best.config_id)  # the searched model's state stays on disk, for the fallback
+        self.state["refit"] = {**dataclasses.asdict(plan), "done": False}
+        self._save()
         started = time.monotonic()
-        request = dataclasses.replace(self.request, workdir=self.run.sessions / "refit")
-        refitted = run_refit(self.adapter, request, plan, self.history.configs[config_id], self.clock.deadline(self.state["zero_shot"]["reserve_s"]))
+        refitted = run_refit(self.adapter, request, plan, self.history.configs[best.config_id], self.clock.deadline(self._end_reserve_s()))
         if refitted is None:
             return session, None
-        return refitted, {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
+        info = {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
+        self.state["refit"].update(info, done=True)
+        self._save()
+        return refitted, info
 
     def _log_no_refit(self) -> None:
         costly = estimate_refit(self.history, *self._refit_inputs())

@@ -7,6 +7,10 @@ releases the configuration (drops what it held in memory) before reporting back.
 hands a configuration to one worker at a time (the optimiser keeps it pending until then),
 and only the driver writes the run's own files; workers write nothing but session states.
 
+A worker that is lost (its actor died, its session could not open) is not its trial's fault:
+the driver asks the trial again and :meth:`WorkerPool.restart` replaces the worker, at most
+:data:`MAX_RESTARTS` times each.
+
 - ``local``: ``N`` threads of this process (torch releases the GIL in its kernels), one
   session each. Sessions share nothing but torch's global random state, so a run with
   ``N > 1`` is not reproducible bit for bit (which worker gets what is timing anyway).
@@ -23,7 +27,8 @@ import queue
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,6 +44,10 @@ RAY_INSTALL_HINT = "pip install 'qtt-seg[ray]'"
 #: seconds that stopping the Ray workers and shutting a local instance down take: trials on Ray
 #: get a deadline that much earlier, so that the final phase still fits the budget
 RAY_STOP_S = 2.0
+#: seconds closing a thread pool waits for trials still running (each stops at its deadline's step boundary)
+CLOSE_WAIT_S = 2.0
+#: replacements of one lost worker before the pool runs without it
+MAX_RESTARTS = 2
 #: environment variables that travel to Ray workers besides ``QTT_SEG_*`` (plugins load there as here)
 _FORWARDED_ENV = ("PYTHONPATH",)
 
@@ -86,9 +95,23 @@ class WorkerPool(ABC):
 
     def __init__(self, workers: int):
         self.workers = int(workers)
+        self.restarts = [0] * self.workers
 
     def start(self) -> None:  # noqa: B027 - optional
         """Start the workers (in the background where possible); called before the zero-shot pass."""
+
+    def restart(self, worker: int) -> bool:
+        """Replace a lost ``worker``; False (retired) after :data:`MAX_RESTARTS` replacements."""
+        if self.restarts[worker] >= MAX_RESTARTS:
+            log.warning("worker %d was lost %d times; the run goes on without it", worker, self.restarts[worker] + 1)
+            return False
+        self.restarts[worker] += 1
+        self._replace(worker)
+        return True
+
+    @abstractmethod
+    def _replace(self, worker: int) -> None:
+        """Start a new worker in place of the lost ``worker``."""
 
     @abstractmethod
     def submit(self, worker: int, ask: Ask, deadline: float) -> None:
@@ -100,7 +123,7 @@ class WorkerPool(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        """Stop the workers; trials still running are abandoned (their epochs never count)."""
+        """Stop the workers; trials still running are stopped or abandoned (their epochs never count)."""
 
 
 class ThreadWorkerPool(WorkerPool):
@@ -113,7 +136,7 @@ class ThreadWorkerPool(WorkerPool):
         # one thread per worker: a worker's warm-up and trials run in order on its own session
         self._threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qtt-worker-{w}") for w in range(self.workers)]
         self._done: queue.Queue[TrialOutcome] = queue.Queue()
-        self._busy: set[int] = set()
+        self._busy: dict[int, Future] = {}
 
     def start(self) -> None:
         for worker in range(self.workers):
@@ -127,8 +150,10 @@ class ThreadWorkerPool(WorkerPool):
         return self._sessions[worker]
 
     def submit(self, worker: int, ask: Ask, deadline: float) -> None:
-        self._busy.add(worker)
-        self._threads[worker].submit(self._run, worker, ask, deadline)
+        self._busy[worker] = self._threads[worker].submit(self._run, worker, ask, deadline)
+
+    def _replace(self, worker: int) -> None:
+        self._sessions[worker] = None  # the next trial opens a new session on the same thread
 
     def _run(self, worker: int, ask: Ask, deadline: float) -> None:
         try:
@@ -148,14 +173,19 @@ class ThreadWorkerPool(WorkerPool):
         except queue.Empty:
             pass
         for outcome in outcomes:
-            self._busy.discard(outcome.worker)
+            self._busy.pop(outcome.worker, None)
         return outcomes
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = CLOSE_WAIT_S) -> None:
+        """Stop the workers, waiting up to ``timeout_s`` for trials still running (they stop at their deadline)."""
         for thread in self._threads:
             thread.shutdown(wait=False, cancel_futures=True)
+        _, running = futures_wait(list(self._busy.values()), timeout=timeout_s)
+        if running:
+            log.warning("%d worker threads still run past the deadline; their epochs are not counted", len(running))
         for worker, session in enumerate(self._sessions):
-            if session is not None and worker not in self._busy:  # a straggler's session is left to its thread
+            future = self._busy.get(worker)
+            if session is not None and (future is None or future.done()):  # a straggler's session is left to its thread
                 session.close()
                 self._sessions[worker] = None
 
@@ -213,16 +243,23 @@ class RayWorkerPool(WorkerPool):
         options: dict[str, Any] = {"num_cpus": self.cpus_per_job, "num_gpus": self.gpus_per_job, "max_restarts": 0}
         if self.address is not None:  # a cluster's workers get the plugin environment; a local instance inherits it
             options["runtime_env"] = {"env_vars": _worker_env(self.cpus_per_job)}  # (and reuses its prestarted workers)
-        actor = ray.remote(_TrialActor).options(**options)
-        threads = max(1, int(self.cpus_per_job))
-        self._actors = [actor.remote(self.adapter, self.request, self.load_data, threads) for _ in range(self.workers)]
-        for handle in self._actors:
-            handle.warm_up.remote()  # build the model and time a validation pass while the driver does the same
+        self._actor_class = ray.remote(_TrialActor).options(**options)
+        self._actors = [self._new_actor() for _ in range(self.workers)]
+
+    def _new_actor(self) -> Any:
+        """An actor that builds its model and times a validation pass while the driver does the same."""
+        handle = self._actor_class.remote(self.adapter, self.request, self.load_data, max(1, int(self.cpus_per_job)))
+        handle.warm_up.remote()
+        return handle
 
     def submit(self, worker: int, ask: Ask, deadline: float) -> None:
-        seconds_left = deadline - RAY_STOP_S - time.monotonic()
-        ref = self._actors[worker].train.remote(ask.config_id, dict(ask.config), ask.epoch, seconds_left)
+        wall_deadline = time.time() + (deadline - RAY_STOP_S - time.monotonic())  # an instant, not a duration that starts when the call runs
+        ref = self._actors[worker].train.remote(ask.config_id, dict(ask.config), ask.epoch, wall_deadline)
         self._in_flight[ref] = (worker, ask)
+
+    def _replace(self, worker: int) -> None:
+        self.ray.kill(self._actors[worker])
+        self._actors[worker] = self._new_actor()
 
     def wait(self, timeout_s: float) -> list[TrialOutcome]:
         if not self._in_flight:
@@ -264,8 +301,9 @@ class _TrialActor:
     def warm_up(self) -> None:
         self.session.zero_shot_score("val")
 
-    def train(self, config_id: str, config: dict[str, Any], to_epoch: int, seconds_left: float) -> tuple[list[EpochReport], str]:
-        return train_trial(self.session, config_id, config, to_epoch, time.monotonic() + seconds_left)
+    def train(self, config_id: str, config: dict[str, Any], to_epoch: int, wall_deadline: float) -> tuple[list[EpochReport], str]:
+        """Train until ``wall_deadline`` (a ``time.time()`` instant; clocks of a cluster's machines agree well enough)."""
+        return train_trial(self.session, config_id, config, to_epoch, time.monotonic() + (wall_deadline - time.time()))
 
 
 def make_worker_pool(

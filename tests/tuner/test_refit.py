@@ -15,8 +15,8 @@ from qtt_core.data.views import TrainPlusVal
 from qtt_core.testing import MockAdapter, make_shapes_data
 from qtt_core.testing.adapter import MockSession
 from qtt_core.tuner import tune
-from qtt_core.tuner.history import EpochRow, History
-from qtt_core.tuner.refit import REFIT_MAX_SHARE, plan_refit
+from qtt_core.tuner.history import MAX_SLOWDOWN, EpochRow, History
+from qtt_core.tuner.refit import REFIT_MARGIN, REFIT_MAX_SHARE, REFIT_STARTUP_S, plan_refit
 
 
 class RecordingAdapter(MockAdapter):
@@ -100,9 +100,26 @@ def test_no_plan_without_validation_pairs_or_above_a_share_of_the_budget():
     assert plan_refit(history, n_train=3, n_val=1, budget_s=10.0 / REFIT_MAX_SHARE) is None  # 17.7 s > a quarter of 40 s
 
 
-def test_unknown_epoch_costs_of_a_resumed_run_count_as_nothing():
+def test_the_plan_takes_the_slowest_epoch_seen_and_scales_by_the_slowdown():
+    steady = _history(("a", 1, 0.5, 2.0), ("a", 2, 0.6, 1.0), ("a", 3, 0.7, 1.0))
+    expected = 2.0 * 3 * 5 / 4 * REFIT_MARGIN + REFIT_STARTUP_S  # the slowest epoch, three times
+    assert plan_refit(steady, n_train=4, n_val=1, budget_s=1000.0).estimate_s == pytest.approx(expected)
+    slowed = _history(*[("a", 1, 0.5, 2.0), ("a", 2, 0.6, 1.0), ("a", 3, 0.7, 1.0)],
+                      *[(c, e, 0.1, cost) for c in "bcd" for e, cost in ((1, 1.0), (2, 1.0), (3, 2.0))])
+    assert slowed.slowdown() == pytest.approx(2.0)  # ratios 1 (a), 2, 2, 2: their third epochs against their second
+    assert plan_refit(slowed, n_train=4, n_val=1, budget_s=1000.0).estimate_s == pytest.approx((expected - REFIT_STARTUP_S) * 2 + REFIT_STARTUP_S)
+
+
+def test_one_slow_epoch_is_no_slowdown_and_a_slowdown_is_bounded():
+    warm_up = _history(("a", 1, 0.5, 1.0), ("a", 2, 0.6, 0.2), ("a", 3, 0.6, 2.0), ("a", 4, 0.6, 0.2), ("a", 5, 0.6, 0.2))
+    assert warm_up.slowdown() == 1.0  # a resumed process's first epoch, not a busier machine
+    busy = _history(*[("a", e, 0.5, 0.1 if e < 3 else 10.0) for e in range(1, 8)])
+    assert busy.slowdown() == MAX_SLOWDOWN
+
+
+def test_unknown_epoch_costs_of_a_resumed_run_are_skipped():
     history = _history(("a", 1, 0.5, 2.0), ("a", 2, 0.6, math.nan))
-    assert plan_refit(history, n_train=4, n_val=1, budget_s=100.0).estimate_s < 2.0 * 5 / 4 * 2
+    assert plan_refit(history, n_train=4, n_val=1, budget_s=100.0).estimate_s == pytest.approx(2.0 * 2 * 5 / 4 * REFIT_MARGIN + REFIT_STARTUP_S)
 
 
 def test_train_plus_val_appends_the_validation_pairs_and_keeps_the_rest():

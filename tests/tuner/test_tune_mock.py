@@ -13,6 +13,7 @@ from qtt_core.errors import UsageError
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, sample_configurations
 from qtt_core.testing import MockAdapter, make_shapes_data
+from qtt_core.testing.adapter import synthetic_curve
 from qtt_core.tuner import load_best, tune
 
 
@@ -43,10 +44,22 @@ def test_run_keeps_the_budget_and_writes_a_complete_folder(tmp_path):
     assert load_best(run, registry=registry_with(MockAdapter())).predict(make_shapes_data().split("test").image(0)).ndim == 2
 
 
-def test_best_config_is_the_best_latest_validation_score(tmp_path):
-    result = _tune(tmp_path, MockAdapter(epoch_cost_s=0.0), budget_s=6.0, max_epochs=2)
-    finished = [t for t in result.trials if t["status"] == "ok"]
-    assert result.val_iou == max(t["score"] for t in finished)
+def _rise_then_fall(config, epoch):
+    """Every configuration peaks at epoch 2 and falls after (overfitting), at its own level."""
+    return synthetic_curve(config, 3) * (0.7, 1.0, 0.6, 0.5)[epoch - 1]
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_the_best_validated_epoch_is_what_the_run_returns(tmp_path, refit):
+    result = _tune(tmp_path, MockAdapter(epoch_cost_s=0.01, curve=_rise_then_fall), budget_s=6.0, max_epochs=4, refit=refit)
+    rows = [r for r in csv.DictReader((tmp_path / "run" / "trials.csv").open()) if r["status"] == "ok"]
+    assert any(int(r["epoch"]) > 2 for r in rows if r["config_id"] == result.best_config_id), "the fall was never seen"
+    best = max(rows, key=lambda r: float(r["score"]))
+    assert (result.best_config_id, result.best_epoch, result.val_iou) == (best["config_id"], 2, pytest.approx(float(best["score"])))
+    weights = json.loads((tmp_path / "run" / "weights" / "mock_weights.json").read_text())
+    assert weights["epoch"] == 2 and weights["config"] == result.best_config
+    assert result.test_iou == pytest.approx(_rise_then_fall(result.best_config, 2))
+    assert (result.refit or {}).get("epochs", 2) == 2 and (result.refit is not None) == refit
 
 
 def test_an_existing_folder_is_never_overwritten(tmp_path):

@@ -97,3 +97,23 @@ def test_two_ray_workers_tune_sam_tiny_on_a_real_set_within_the_budget(tmp_path)
     rows = list(csv.DictReader((tmp_path / "run" / "trials.csv").open()))
     _check_epochs(rows)
     assert any(r["status"] == "ok" for r in rows)
+
+
+class _LostWorkerAdapter(MockAdapter):
+    """Sessions cannot open on worker 0's thread (as if its process had died each time)."""
+
+    def open_session(self, request):
+        import threading
+
+        if threading.current_thread().name.startswith("qtt-worker-0"):
+            raise RuntimeError("CUDA error: device lost")
+        return super().open_session(request)
+
+
+def test_a_lost_worker_is_replaced_then_retired_and_its_trial_asked_again(tmp_path):
+    result = _tune(tmp_path, _LostWorkerAdapter(epoch_cost_s=0.02, sleep=True), 9.0, workers=2)
+    rows = list(csv.DictReader((tmp_path / "run" / "trials.csv").open()))
+    assert rows and all(r["status"] == "ok" for r in rows), "a lost worker is not its trial's failure"
+    _check_epochs(rows)
+    log = (tmp_path / "run" / "run.log").read_text()
+    assert log.count("is asked again") == 3 and "worker 0 was lost 3 times; the run goes on without it" in log and result.test_iou is not None
