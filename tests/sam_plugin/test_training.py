@@ -137,3 +137,35 @@ def test_release_keeps_the_state_on_disk(open_session):
     session.release("c")
     assert session._live is None and "c" not in session._states
     assert session.last_epoch("c") == 1 and session.history("c").scores == [first[0].score]
+
+
+def test_the_best_validated_epoch_is_kept_beside_the_latest(open_session, monkeypatch, tmp_path):
+    session = open_session()
+    scripted = iter([0.5, 0.7, 0.4, 0.3])  # validation peaks at epoch 2
+    real_evaluate = type(session)._evaluate
+    monkeypatch.setattr(type(session), "_evaluate", lambda self, trial, split: next(scripted))
+    session.train("c", FAST, to_epoch=4)
+    monkeypatch.setattr(type(session), "_evaluate", real_evaluate)
+    best_file = tmp_path / "work" / "trials" / "c.best.pt"
+    assert best_file.is_file()
+    later = open_session()  # another process's session on the same folder
+    assert later._kept_state("c", 2).epoch == 2 and later._kept_state("c", None).epoch == 4
+    assert [r.score for r in later.epoch_reports("c")] == [0.5, 0.7, 0.4, 0.3]
+    with pytest.raises(ValueError, match="not kept"):
+        later.score("c", "val", epoch=3)
+    best_weights = later.export("c", tmp_path / "best", epoch=2)
+    latest_weights = later.export("c", tmp_path / "latest")
+    from qtt_sam.engine.export import TRAINABLE_FILE
+    from safetensors.torch import load_file
+
+    best, latest = load_file(str(best_weights / TRAINABLE_FILE)), load_file(str(latest_weights / TRAINABLE_FILE))
+    assert best.keys() == latest.keys() and any(not best[k].equal(latest[k]) for k in best)  # two different states
+
+
+def test_a_damaged_session_state_is_a_one_line_error_naming_the_file(open_session, tmp_path):
+    open_session().train("c", FAST, to_epoch=1)
+    state = tmp_path / "work" / "trials" / "c.pt"
+    state.write_bytes(state.read_bytes()[:100])  # a disk that lost the end of the file
+    with pytest.raises(UsageError, match=str(state)) as error:
+        open_session().last_epoch("c")
+    assert "\n" not in str(error.value)
