@@ -456,6 +456,7 @@ class _Run:
                 ask = self.optimizer.ask(reserve=True, remaining_s=deadline - time.monotonic())
                 if ask is None:
                     break  # nothing free now: wait for a result (or stop, when none is running)
+                self._save()  # recorded in flight before a worker trains it: a resume recovers what it saved
                 worker = idle.pop(0)
                 pool.submit(worker, ask, deadline)
                 running[worker], deadlines[worker] = ask, deadline
