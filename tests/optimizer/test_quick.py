@@ -203,3 +203,16 @@ def test_budget_fidelity_judges_each_candidate_at_the_epoch_it_can_still_reach(s
     assert not mock_quick(space, pool, fidelity="next").budget_aware
     nometa = QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0)
     assert nometa.name == "quick-nometa" and nometa.fidelity == "next"  # no meta-learned prior: Quick-Tune's next epoch
+
+
+@pytest.mark.parametrize(("challenger_score", "margin", "expected"), [(0.62, 0.05, "kept"), (0.62, 0.0, "challenger"), (0.70, 0.05, "challenger")])
+def test_the_configuration_in_training_is_kept_unless_another_is_predicted_better_by_the_margin(space, pool, challenger_score, margin, expected):
+    kept, challenger = config_id(pool[0]), config_id(pool[1])
+
+    def score(config, epoch):
+        return {kept: 0.60, challenger: challenger_score}.get(config_id(config), 0.1)
+
+    predictors = (MockPerformancePredictor(space, score, max_epochs=MAX_EPOCHS), MockCostPredictor(space, lambda c: 10.0))
+    optimizer = QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0, predictors=predictors, switch_margin=margin)
+    optimizer.tell(kept, 1, 0.60, 10.0)
+    assert optimizer.ask(remaining_s=100.0).config_id == {"kept": kept, "challenger": challenger}[expected]
