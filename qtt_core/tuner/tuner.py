@@ -545,7 +545,6 @@ class _Run:
         in one rename, with ``refit.json`` beside them only when refitted. ``session`` is the
         search's (None on a resume in the final phase: opened when needed).
         """
-        from qtt_core.tuner.overlays import write_overlays
         from qtt_core.tuner.report import write_plots
 
         self.state["phase"] = "final"
@@ -559,7 +558,7 @@ class _Run:
             self._save()
         if not final.get("reported"):
             if final["weights"]:
-                self._overlays(write_overlays, Path(final["weights"]))
+                self._overlays(Path(final["weights"]))
             write_plots(self.history, zero["val"], self.run.plots)
             final["reported"] = True
             self._save()
@@ -612,14 +611,16 @@ class _Run:
                 searched.close()
         return {"test_iou": test_iou, "weights": str(weights), "refit": refit}
 
-    def _overlays(self, write_overlays: Any, weights: Path) -> None:
+    def _overlays(self, weights: Path) -> None:
         """Overlays of the test split, when the time left holds them (they are a courtesy, never fatal)."""
+        from qtt_core.tuner.overlays import write_overlays
+
         needed_s = self.state["zero_shot"]["test_eval_s"] * self.history.slowdown() + REPORT_RESERVE_S / 2
         if self.clock.remaining_s() < needed_s:
             log.info("no overlays: %.1f s left, they need about %.1f s", self.clock.remaining_s(), needed_s)
             return
         try:
-            tuned = self.adapter.load_tuned(Path(weights), device=_device(self.settings.device))
+            tuned = self.adapter.load_tuned(weights, device=_device(self.settings.device))
             write_overlays(tuned, self.data.split("test"), self.run.overlays)
         except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
             log.warning("overlays could not be drawn: %s", error)
