@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,27 +100,6 @@ def registry_with(*adapters: Any) -> Any:
     return Registry(autoload=False, plugins=[Plugin()])
 
 
-_MOCK_TUNE_SCRIPT = textwrap.dedent(
-    """
-    import sys
-    from qtt_core.hookspecs import hookimpl
-    from qtt_core.registry import Registry
-    from qtt_core.testing import MockAdapter, make_shapes_data
-    from qtt_core.tuner import tune
-
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [MockAdapter(epoch_cost_s=0.25, sleep=True)]
-
-    registry = Registry(autoload=False, plugins=[Plugin()])
-    tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(sys.argv[2]), out=sys.argv[1],
-         resume=sys.argv[3] == "1", registry=registry, model="mock", optimizer="random", max_epochs=3, n_candidates=16,
-         device="cpu", workers=int(sys.argv[4]))
-    """
-)
-
-
 def kill_and_resume_mock_tune(tmp_path: Path, budget_s: float, workers: int, kill_after_s: float) -> tuple[dict, dict, list[dict[str, Any]], Path]:
     """Run a mock ``tune`` in a subprocess, SIGKILL it ``kill_after_s`` after its first trial row,
     then resume it to the end.
@@ -129,11 +107,9 @@ def kill_and_resume_mock_tune(tmp_path: Path, budget_s: float, workers: int, kil
     Returns:
         (state.json before the resume, result.json, the rows of trials.csv, the run folder).
     """
-    script = tmp_path / "run_tune.py"
-    script.write_text(_MOCK_TUNE_SCRIPT)
     out = tmp_path / "run"
-    command = [sys.executable, str(script), str(out), str(budget_s)]
-    process = subprocess.Popen([*command, "0", str(workers)], env=os.environ.copy())
+    command = [sys.executable, str(Path(__file__).with_name("kill_injection.py")), "none", "mock", str(out), str(budget_s), str(workers), "0.25"]
+    process = subprocess.Popen(command, env=os.environ.copy())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out / "trials.csv").is_file():
         time.sleep(0.1)
@@ -142,7 +118,7 @@ def kill_and_resume_mock_tune(tmp_path: Path, budget_s: float, workers: int, kil
     process.wait()
     assert not (out / "result.json").exists(), "the run ended before it was killed"
     before = json.loads((out / "state.json").read_text())
-    subprocess.run([*command, "1", str(workers)], check=True, timeout=120)
+    subprocess.run([*command, "resume"], check=True, timeout=120)
     result = json.loads((out / "result.json").read_text())
     return before, result, list(csv.DictReader((out / "trials.csv").open())), out
 

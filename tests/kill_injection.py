@@ -1,6 +1,6 @@
 """Run a tune in a process that kills itself (SIGKILL) at a phase boundary, for the resume tests.
 
-    python tests/kill_injection.py SPEC mock OUT BUDGET [resume]
+    python tests/kill_injection.py SPEC mock OUT BUDGET WORKERS EPOCH_COST [resume]
     python tests/kill_injection.py SPEC cli TUNE-ARGS...
 
 ``SPEC`` is ``none`` or ``BOUNDARY:N``: die at the N-th file this process renames into place
@@ -11,8 +11,8 @@ that belongs to the boundary (every durable write in a run is such a rename):
 - ``refit-save``: a state of the refit's session, after it;
 - ``result-before``: ``result.json``, before it is written (the final state is written).
 
-``mock`` runs :func:`qtt_core.tuner.tune` with the mock adapter (0.1 s per epoch, really
-slept); ``cli`` runs ``qtt-seg tune`` with the given arguments.
+``mock`` runs :func:`qtt_core.tuner.tune` with the mock adapter (``EPOCH_COST`` seconds per
+epoch, really slept) and ``WORKERS`` workers; ``cli`` runs ``qtt-seg tune`` with the given arguments.
 """
 
 from __future__ import annotations
@@ -51,28 +51,23 @@ def install(spec: str) -> None:
     os.replace = replace
 
 
-def _run_mock(out: str, budget_s: str, resume: bool) -> None:
-    from qtt_core.hookspecs import hookimpl
-    from qtt_core.registry import Registry
+def _run_mock(out: str, budget_s: str, workers: str, epoch_cost_s: str, resume: bool) -> None:
+    from helpers import registry_with
+
     from qtt_core.testing import MockAdapter, make_shapes_data
     from qtt_core.tuner import tune
     from qtt_core.tuner.clock import process_started
 
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [MockAdapter(epoch_cost_s=0.1, sleep=True)]
-
     tune(make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32)), float(budget_s), out=out, resume=resume,
-         registry=Registry(autoload=False, plugins=[Plugin()]), started=process_started(), model="mock",
-         optimizer="random", max_epochs=3, n_candidates=16, device="cpu")
+         registry=registry_with(MockAdapter(epoch_cost_s=float(epoch_cost_s), sleep=True)), started=process_started(),
+         model="mock", optimizer="random", max_epochs=3, n_candidates=16, device="cpu", workers=int(workers))
 
 
 def main(argv: list[str]) -> None:
     spec, mode, *rest = argv
     install(spec)
     if mode == "mock":
-        _run_mock(rest[0], rest[1], resume=rest[2:] == ["resume"])
+        _run_mock(*rest[:4], resume=rest[4:] == ["resume"])
     else:
         from qtt_core.cli.main import app
         from qtt_core.tuner.clock import mark_process_entry

@@ -76,11 +76,11 @@ BOUNDARIES = ["session-save:3", "state-before:4", "state-after:4", "refit-save:1
 @pytest.mark.parametrize("kill_at", BOUNDARIES)
 def test_a_run_killed_at_a_phase_boundary_resumes_without_gaps(tmp_path, kill_at):
     out, budget_s = tmp_path / "run", 12
-    code, first = _run(kill_at, "mock", out, budget_s)
+    code, first = _run(kill_at, "mock", out, budget_s, 1, 0.1)
     assert code == -9, f"the run ended before {kill_at}"
     snapshot = (_rows(out), _saved_epochs(out))
     state = json.loads((out / "state.json").read_text())
-    code, second = _run("none", "mock", out, budget_s, "resume")
+    code, second = _run("none", "mock", out, budget_s, 1, 0.1, "resume")
     assert code == 0
     _check_run(out, budget_s, [first, second], [snapshot])
     known = len({(r["config_id"], r["epoch"]) for r in snapshot[0]} | {(c, str(e)) for c, e in snapshot[1].items()})
@@ -91,8 +91,8 @@ def test_a_run_killed_at_a_phase_boundary_resumes_without_gaps(tmp_path, kill_at
 @pytest.mark.slow
 def test_a_finished_run_refuses_resume(tmp_path):
     out = tmp_path / "run"
-    assert _run("none", "mock", out, 6)[0] == 0
-    process = subprocess.run([sys.executable, str(INJECTOR), "none", "mock", out, "6", "resume"], capture_output=True, text=True)
+    assert _run("none", "mock", out, 6, 1, 0.1)[0] == 0
+    process = subprocess.run([sys.executable, str(INJECTOR), "none", "mock", out, "6", "1", "0.1", "resume"], capture_output=True, text=True)
     assert process.returncode != 0 and "finished run" in process.stderr
 
 
