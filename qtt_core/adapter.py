@@ -91,6 +91,8 @@ class SessionRequest:
         options: further settings; the tuner and the meta-dataset builder pass
             ``max_epochs``, the most epochs any configuration will get (the horizon of
             learning-rate schedules), so schedules match the recorded runs.
+        precision: ``auto``, ``fp32``, ``bf16`` or ``fp16`` (see :mod:`qtt_core.precision`);
+            an adapter that trains in one precision only may ignore it.
     """
 
     model: str
@@ -100,6 +102,7 @@ class SessionRequest:
     workdir: Path | None = None
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    precision: str = "auto"
 
 
 class TuningSession(ABC):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -193,3 +194,40 @@ def check_freeze_thaw(open_session: Callable[..., Any], tmp_path: Path, config: 
     assert reopened.last_epoch("c") == 2
     assert flat_curve(reopened.train("c", config, to_epoch=4)) == pytest.approx(flat_curve(straight[2:]), rel=1e-5, abs=1e-7)
     assert reopened.score("c", "test") == pytest.approx(resumed_score, abs=1e-9)
+
+
+def check_mixed_precision(open_session: Callable[..., Any], config: dict) -> None:
+    """bf16 on the CPU: the decoder runs under bf16 autocast, trained tensors stay float32, the
+    loss stays finite; and the fp16 step with its loss scaler (CUDA's path) runs through the
+    engine's context on the CPU, where fp16 autocast also exists."""
+    import dataclasses
+
+    import torch
+
+    from qtt_sam.engine import TrainConfig, build_trial, train_epoch
+
+    session = open_session(precision="bf16")
+    dtypes: list[torch.dtype] = []
+    decode = session.wrapper.decode
+
+    def recording_decode(*args: Any, **kwargs: Any) -> Any:
+        logits = decode(*args, **kwargs)
+        dtypes.extend(item.dtype for item in logits)
+        return logits
+
+    session.wrapper.decode = recording_decode
+    reports = session.train("c", config, to_epoch=2)
+    assert [r.epoch for r in reports] == [1, 2] and all(math.isfinite(r.train_loss) for r in reports)
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert {t.dtype for t in session.history("c").trainable.values()} == {torch.float32}
+    assert 0.0 <= session.score("c", "test") <= 1.0
+
+    context = dataclasses.replace(session.context, precision="fp16")
+    settings = TrainConfig.from_mapping(config, session.wrapper.part_defaults)
+    trial = build_trial(session.wrapper, session.base, settings, max_epochs=4, steps_per_epoch=2, seed=0)
+    before = {name: p.detach().clone() for name, p in trial.model.named_parameters() if p.requires_grad}
+    loss = train_epoch(context, trial, None)
+    assert loss is not None and math.isfinite(loss)
+    assert isinstance(trial.scaler, torch.amp.GradScaler)
+    moved = [name for name, p in trial.model.named_parameters() if p.requires_grad and not torch.equal(p, before[name])]
+    assert moved, "no fp16 step changed a weight"

@@ -31,7 +31,8 @@ def tune(
     out: Path = typer.Option(None, help="Run folder (default: qtt-seg-runs/<model>-<time>); must be new unless --resume."),
     seed: int = typer.Option(0, help="Random seed (split, candidates, training)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left (its settings, but for --workers, --executor, --address, --device and the per-job resources, which come from this command)."),
+    precision: str = typer.Option("auto", "--precision", help="Training precision: auto (bf16 on CUDA that supports it, else fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left (its settings, but for --workers, --executor, --address, --device, --precision and the per-job resources, which come from this command)."),
     optimizer: str = typer.Option("quick", help="quick, quick-nometa, random or portfolio."),
     meta_dataset: Path = typer.Option(None, "--meta-dataset", help="Meta-train the predictors on this meta-dataset first."),
     max_epochs: int = typer.Option(10, "--max-epochs", min=1, help="Most epochs any configuration is trained to."),
@@ -64,7 +65,7 @@ def tune(
     with make_progress(budget, quiet or as_json, console=err_console) as progress:
         result = run_tune(
             data, budget, out=out, resume=resume, progress=progress, started=take_process_entry(), model=model,
-            checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device,
+            checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device, precision=precision,
             optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
             max_epochs=max_epochs, n_candidates=candidates, workers=workers, executor=executor, address=address,
             cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job, refit=refit,

@@ -24,6 +24,7 @@ class TuneSettings:
         max_epochs: most epochs any configuration is trained to.
         n_candidates: size of the candidate pool drawn from the space.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        precision: "auto", "fp32", "bf16" or "fp16" (see :mod:`qtt_core.precision`).
         data_options: options for ``load_dataset`` (classes, invert, mask_suffix, ...).
         workers: trials trained at once (1: the sequential loop in this process).
         executor: where the workers run with ``workers > 1``: "local" (threads of this
@@ -45,6 +46,7 @@ class TuneSettings:
     n_candidates: int = 256
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"
     data_options: dict[str, Any] | None = None
     workers: int = 1
     executor: str = "local"

@@ -36,6 +36,7 @@ from typing import Any
 from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
+from qtt_core.precision import resolve_precision
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, map_into_space, sample_configurations
 from qtt_core.tuner.clock import BudgetClock, Heartbeat, read_heartbeat
@@ -54,7 +55,7 @@ REPORT_RESERVE_S = 4.0
 #: seconds past the training deadline that parallel workers may take to stop at a step boundary
 STRAGGLER_GRACE_S = 2.0
 #: settings a resume takes from its own call (where and how it runs), not from the saved run
-RUNTIME_SETTINGS = ("device", "workers", "executor", "address", "cpus_per_job", "gpus_per_job")
+RUNTIME_SETTINGS = ("device", "precision", "workers", "executor", "address", "cpus_per_job", "gpus_per_job")
 
 
 @dataclass
@@ -78,6 +79,7 @@ class TuneResult:
     predictors: str = ""
     refit: dict[str, Any] | None = None
     best_epoch: int | None = None
+    precision: str = ""
 
     def to_json(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
@@ -117,6 +119,7 @@ def tune(
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
     _check_parallel(settings)
+    resolve_precision(settings.precision, _device(settings.device))  # fp16 without CUDA stops here
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
     if resume:
@@ -292,6 +295,7 @@ class _Run:
         self.request = SessionRequest(
             model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
             workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
+            precision=resolve_precision(settings.precision, _device(settings.device)),
         )
         if self.state.get("phase") == "final":  # resumed after the search: no optimiser, no workers
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
@@ -432,6 +436,7 @@ class _Run:
         request = SessionRequest(
             model=settings.model, data=self.data, device=_device(settings.device) if settings.executor == "local" else settings.device,
             checkpoint=checkpoint, workdir=self.run.sessions.resolve(), seed=settings.seed, options={"max_epochs": settings.max_epochs},
+            precision=settings.precision if settings.executor == "ray" else resolve_precision(settings.precision, _device(settings.device)),
         )
         if self.data_path is not None:
             split = self.run.split.resolve() if self.run.split.is_file() else None
@@ -580,6 +585,7 @@ class _Run:
             predictors=self.predictors,
             refit=final["refit"],
             best_epoch=best.epoch if best else None,
+            precision=self.request.precision,
         )
         result.elapsed_s = round(self.clock.elapsed_s(), 3)
         self.run.write_json(self.run.result, result.to_json())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import check_freeze_thaw, require_sam2
+from helpers import check_freeze_thaw, check_mixed_precision, require_sam2
 from sam2_test_configs import FAST_LORA
 
 require_sam2()
@@ -40,3 +40,7 @@ def test_export_load_tuned_predicts_like_the_session(open_session, shapes, tmp_p
     image = shapes.split("test").image(0)
     label = tuned.predict(image, boxes=[[8, 8, 40, 40]])
     assert label.shape == image.shape[:2] and set(label.ravel().tolist()) <= {0, 1}
+
+
+def test_bf16_autocast_trains_on_the_cpu_and_fp16_scales_the_loss(open_session):
+    check_mixed_precision(open_session, FAST_LORA)

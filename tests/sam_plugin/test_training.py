@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import check_freeze_thaw, flat_curve
+from helpers import check_freeze_thaw, check_mixed_precision, flat_curve
 from sam_test_configs import FAST
 
 from qtt_core.errors import UsageError
@@ -169,3 +169,7 @@ def test_a_damaged_session_state_is_a_one_line_error_naming_the_file(open_sessio
     with pytest.raises(UsageError, match=str(state)) as error:
         open_session().last_epoch("c")
     assert "\n" not in str(error.value)
+
+
+def test_bf16_autocast_trains_on_the_cpu_and_fp16_scales_the_loss(open_session):
+    check_mixed_precision(open_session, FAST)

@@ -40,15 +40,24 @@ def test_unknown_model_exits_2_listing_models(tmp_path):
     assert result.returncode == 2 and "sam-tiny" in result.stderr
 
 
+@pytest.mark.parametrize("precision", ["fp16", "half"])
+def test_fp16_on_the_cpu_or_an_unknown_precision_exits_2_and_writes_nothing(tmp_path, precision):
+    data = write_task_folder("shapes-binary", tmp_path / "data")
+    result = run_cli("tune", data, "--budget", "10", "--model", "sam-tiny", "--device", "cpu", "--precision", precision, "--out", tmp_path / "run")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--precision" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
-def test_sam_tiny_run_on_multiclass_data_then_predict(tmp_path):
+def test_sam_tiny_run_on_multiclass_data_in_bf16_then_predict(tmp_path):
     data = write_task_folder("shapes-multiclass", tmp_path / "data")
     out = tmp_path / "run"
     started = time.monotonic()
-    result = run_cli("tune", data, "--budget", "30", "--model", "sam-tiny", "--out", out, "--json", "--max-epochs", "3")
+    result = run_cli("tune", data, "--budget", "30", "--model", "sam-tiny", "--out", out, "--json", "--max-epochs", "3", "--precision", "bf16")
     assert result.returncode == 0, result
     assert time.monotonic() - started <= 30 + 5
     payload = json.loads(result.stdout)
+    assert payload["precision"] == "bf16"
     assert payload["elapsed_s"] <= 30 + 5 and payload["n_trials"] >= 1 and payload["test_iou"] is not None
     for name in ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png"):
         assert (out / name).is_file(), name

@@ -15,6 +15,7 @@ import torch
 from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
 from qtt_core.errors import UsageError
 from qtt_core.files import write_atomic
+from qtt_core.precision import resolve_precision
 from qtt_core.space.identity import normalise_config
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.engine.config import TrainConfig
@@ -57,11 +58,12 @@ class EngineSession(TuningSession):
         self.request = request
         self.options = {**DEFAULT_OPTIONS, **request.options}
         self.device = torch.device(request.device)
+        self.precision = resolve_precision(request.precision, str(self.device))
         self.workdir = Path(request.workdir) if request.workdir is not None else None
         budget = int(self.options["embedding_cache_mb"] * 2**20) if self.options["cache_embeddings"] else 0
         self.context = EngineContext(
             wrapper, SampleStore(request.data), EmbeddingCache(budget), self.device,
-            int(request.data.num_classes), int(self.options["eval_batch_size"]),
+            int(request.data.num_classes), int(self.options["eval_batch_size"]), self.precision,
         )
         self._base: torch.nn.Module | None = None
         self._states: dict[str, TrialState] = {}

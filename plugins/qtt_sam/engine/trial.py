@@ -66,6 +66,7 @@ class Trial:
     cuda_rng: torch.Tensor | None = None
     raw_config: dict[str, Any] = field(default_factory=dict)
     step_s: float = 0.0  # seconds the last optimiser step took (to stop before a deadline)
+    scaler: torch.amp.GradScaler | None = None  # fp16's loss scaler (made at the first step)
 
     @property
     def caches_embeddings(self) -> bool:
