@@ -108,6 +108,10 @@ class SessionRequest:
 class TuningSession(ABC):
     """One model tuned on one dataset: trains, evaluates and exports configurations."""
 
+    def prepare(self) -> None:  # noqa: B027 - optional, a no-op by default
+        """Load the model and its libraries now (optional), so that the cost is not billed to the
+        first epoch the session trains (the tuner calls it once, before any training)."""
+
     @abstractmethod
     def zero_shot_score(self, split: str = "val") -> float:
         """Score of the untuned base model on ``split`` ("val" or "test"), in [0, 1]."""

@@ -45,6 +45,7 @@ from qtt_core.tuner.progress import NullProgress, Progress
 from qtt_core.tuner.refit import RefitPlan, estimate_refit, open_refit, plan_refit, run_refit
 from qtt_core.tuner.rundir import RunDirectory
 from qtt_core.tuner.settings import TuneSettings
+from qtt_core.tuner.startup import StartupTimer
 
 __all__ = ["TuneResult", "tune"]
 
@@ -80,6 +81,7 @@ class TuneResult:
     refit: dict[str, Any] | None = None
     best_epoch: int | None = None
     precision: str = ""
+    startup: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
@@ -114,12 +116,15 @@ def tune(
         UsageError: bad input, found before any training.
     """
     clock = BudgetClock(float(budget_s), started=time.monotonic() if started is None else started)
+    startup = StartupTimer(clock, resumed=resume)
+    startup.mark("before tune()")
     registry = registry or Registry()
     settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
     _check_parallel(settings)
     resolve_precision(settings.precision, _device(settings.device))  # fp16 without CUDA stops here
+    startup.mark("torch")  # imported by the device check, unless the caller had it
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
     if resume:
@@ -138,11 +143,12 @@ def tune(
         if hasattr(dataset, "save_split"):
             dataset.save_split(run.split)
     adapter = registry.adapter_for(settings.model)
+    startup.mark("data")
     handler = _log_to(run.log)
     try:
         data_path = str(Path(data).resolve()) if isinstance(data, (str, Path)) else None
         with Heartbeat(run.heartbeat, clock):
-            return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress(), data_path).execute()
+            return _Run(run, settings, registry, adapter, dataset, clock, resume, progress or NullProgress(), data_path, startup).execute()
     finally:
         logging.getLogger("qtt_seg").removeHandler(handler)
         handler.close()
@@ -185,9 +191,10 @@ class _Run:
 
     def __init__(
         self, run, settings, registry, adapter: ModelAdapter, data, clock: BudgetClock, resume: bool, progress: Progress,
-        data_path: str | None = None,
+        data_path: str | None = None, startup: StartupTimer | None = None,
     ):
         self.run, self.registry, self.adapter, self.clock, self.progress = run, registry, adapter, clock, progress
+        self.startup = startup or StartupTimer(clock, resumed=resume)
         self.data_path = data_path
         self.released: list[str] = []  # trials in flight when the run was killed (asked again)
         self.state: dict[str, Any] = run.read_json(run.state)
@@ -301,20 +308,29 @@ class _Run:
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
             self.metafeatures, self.candidates, self.optimizer = self.state["metafeatures"], self.state["candidates"], None
             return self._finish(None)
+        mark = self.startup.mark
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
+        mark("meta-features")
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         meta_train, options, best_recorded = self._knowledge(space)
+        mark("predictors")
         self.candidates = self._candidates(space, best_recorded)
+        mark("candidates")
         self.optimizer = self._optimizer(space, self.candidates, metafeatures, meta_train, options)
         self.metafeatures = metafeatures
+        mark("optimiser")
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
                  len(self.candidates), settings.space or self.adapter.default_space(settings.model),
                  settings.optimizer, self.predictors or "-", self.clock.elapsed_s())
         session = self.adapter.open_session(self.request)
         try:
+            session.prepare()
+            mark("model")
             self._zero_shot(session)
+            mark("zero-shot")
             self._save()
             self._reconcile(session)
+            mark("recovery")
             if pool is None:
                 self._loop(session)
             else:
@@ -403,6 +419,7 @@ class _Run:
             if ask is None:
                 log.info("the optimiser has nothing left to try")
                 return
+            self._started_training()
             self._save()  # a kill from here on leaves the trial pending: resume recovers what it saved
             self.progress.update(config_id=ask.config_id, epoch=ask.epoch, time_left_s=self.clock.remaining_s())
             try:
@@ -424,6 +441,12 @@ class _Run:
             if not reports and not recovered:
                 log.info("no time left for another epoch")
                 return
+
+    def _started_training(self) -> None:
+        """Before each trial: the first one ends this process's set-up (kept in the state)."""
+        record = self.startup.first_epoch()
+        if record is not None:
+            self.state["startup"] = [*self.state.get("startup", []), record]
 
     def _worker_pool(self) -> Any:
         """The workers of a parallel run: sessions on the run's ``sessions/`` folder (absolute paths)."""
@@ -461,6 +484,7 @@ class _Run:
                 ask = self.optimizer.ask(reserve=True, remaining_s=deadline - time.monotonic())
                 if ask is None:
                     break  # nothing free now: wait for a result (or stop, when none is running)
+                self._started_training()
                 self._save()  # recorded in flight before a worker trains it: a resume recovers what it saved
                 worker = idle.pop(0)
                 pool.submit(worker, ask, deadline)
@@ -586,6 +610,7 @@ class _Run:
             refit=final["refit"],
             best_epoch=best.epoch if best else None,
             precision=self.request.precision,
+            startup=self.state.get("startup", []),
         )
         result.elapsed_s = round(self.clock.elapsed_s(), 3)
         self.run.write_json(self.run.result, result.to_json())

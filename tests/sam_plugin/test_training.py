@@ -173,3 +173,14 @@ def test_a_damaged_session_state_is_a_one_line_error_naming_the_file(open_sessio
 
 def test_bf16_autocast_trains_on_the_cpu_and_fp16_scales_the_loss(open_session):
     check_mixed_precision(open_session, FAST)
+
+
+def test_prefetching_the_next_batch_changes_nothing(open_session, tmp_path):
+    """CUDA prepares the next batch on a thread during the step; the epochs are the same."""
+    config = {**FAST, "horizontal_flip": 1, "random_rotate": 1, "color_jitter": 0.2, "box_jitter": 0.1, "batch_size": 1}
+    curves = []
+    for prefetch in (False, True):
+        session = open_session(workdir=tmp_path / str(prefetch))
+        session.context.prefetch = prefetch
+        curves.append(flat_curve(session.train("c", config, to_epoch=3)))
+    assert curves[1] == pytest.approx(curves[0], rel=1e-6, abs=1e-8)

@@ -45,19 +45,30 @@ class SampleStore:
 class EmbeddingCache:
     """Embeddings of a frozen image encoder, keyed by (split, index, variant, side).
 
+    Entries stay on the device they were computed on up to ``budget_bytes``; past that, up to
+    ``host_budget_bytes`` more are kept in host memory (pinned when CUDA is there, so they
+    return to the GPU without blocking) and moved back to their device when read.
+
     Args:
-        budget_bytes: stop adding entries beyond this many bytes (entries stay on their device).
+        budget_bytes: bytes of entries kept on their device.
+        host_budget_bytes: bytes of entries kept in host memory once the device share is full.
     """
 
-    def __init__(self, budget_bytes: int):
+    def __init__(self, budget_bytes: int, host_budget_bytes: int = 0):
         self.budget_bytes = budget_bytes
+        self.host_budget_bytes = host_budget_bytes
         self.used_bytes = 0
+        self.host_used_bytes = 0
         self._entries: dict[Hashable, Any] = {}
+        self._host: dict[Hashable, tuple[Any, torch.device]] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> Any | None:
         entry = self._entries.get(key)
+        if entry is None and key in self._host:
+            held, device = self._host[key]
+            entry = _moved(held, device)
         if entry is None:
             self.misses += 1
         else:
@@ -69,13 +80,17 @@ class EmbeddingCache:
         if self.used_bytes + size <= self.budget_bytes:
             self._entries[key] = _detached(embedding)
             self.used_bytes += size
+        elif self.host_used_bytes + size <= self.host_budget_bytes:
+            self._host[key] = (_to_host(_detached(embedding)), _device_of(embedding))
+            self.host_used_bytes += size
 
     def clear(self) -> None:
         self._entries.clear()
-        self.used_bytes = 0
+        self._host.clear()
+        self.used_bytes = self.host_used_bytes = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._host)
 
 
 def _nbytes(embedding: Any) -> int:
@@ -88,3 +103,22 @@ def _detached(embedding: Any) -> Any:
     if isinstance(embedding, torch.Tensor):
         return embedding.detach()
     return type(embedding)(_detached(item) for item in embedding)
+
+
+def _device_of(embedding: Any) -> torch.device:
+    if isinstance(embedding, torch.Tensor):
+        return embedding.device
+    return _device_of(embedding[0])
+
+
+def _to_host(embedding: Any) -> Any:
+    if isinstance(embedding, torch.Tensor):
+        held = embedding.to("cpu")
+        return held.pin_memory() if embedding.device.type == "cuda" else held
+    return type(embedding)(_to_host(item) for item in embedding)
+
+
+def _moved(embedding: Any, device: torch.device) -> Any:
+    if isinstance(embedding, torch.Tensor):
+        return embedding.to(device, non_blocking=True)
+    return type(embedding)(_moved(item, device) for item in embedding)

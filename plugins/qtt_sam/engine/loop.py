@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,11 @@ class EngineContext:
     num_classes: int
     eval_batch_size: int = 8
     precision: str = "fp32"  # fp32, bf16 or fp16 (see qtt_core.precision)
+    prefetch: bool | None = None  # prepare the next batch on a thread (None: on CUDA only)
+
+    def __post_init__(self) -> None:
+        if self.prefetch is None:
+            self.prefetch = self.device.type == "cuda"
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The forward pass's autocast for :attr:`precision` on :attr:`device` (nothing for fp32)."""
@@ -96,6 +103,10 @@ class EngineContext:
 def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> float | None:
     """One pass over the training split in random order.
 
+    With :attr:`EngineContext.prefetch` (on CUDA), the next batch is read, augmented and
+    prompted on a CPU thread while the device runs the current step; the random draws happen
+    in the same order either way, so the epoch is the same.
+
     Returns:
         The mean loss per prompt, NaN when no image had a prompt, or None when the
         deadline came before the epoch ended (stopped at a step boundary).
@@ -106,25 +117,78 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
     config, model = trial.config, trial.model
     side = input_side(ctx.wrapper, config.resolution_scale)
     order = trial.rng.permutation(ctx.store.size("train"))
-    batches = [order[start : start + config.batch_size] for start in range(0, len(order), config.batch_size)]
+    batches = [[int(i) for i in order[start : start + config.batch_size]] for start in range(0, len(order), config.batch_size)]
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
     total, count = 0.0, 0
-    for batch in batches:
-        if deadline is not None and time.monotonic() + trial.step_s > deadline:
-            return None
-        started = time.monotonic()
-        loss, prompts = _batch_loss(ctx, trial, [int(i) for i in batch], side)
-        if prompts:
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLoss(f"training loss is {value}")
-            _update(ctx, trial, loss, params)
-            total += value * prompts
-            count += prompts
-        trial.step_s = time.monotonic() - started
+    with _batch_source(ctx, trial, batches, side) as prepared_batches:
+        for prepared in prepared_batches:
+            if deadline is not None and time.monotonic() + trial.step_s > deadline:
+                return None
+            started = time.monotonic()
+            loss, prompts = _batch_loss(ctx, trial, prepared())
+            if prompts:
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise NonFiniteLoss(f"training loss is {value}")
+                _update(ctx, trial, loss, params)
+                total += value * prompts
+                count += prompts
+            trial.step_s = time.monotonic() - started
     model.eval()
     return total / count if count else float("nan")
+
+
+@dataclass
+class _Batch:
+    """A training batch read, augmented and prompted on the CPU (``S x S`` pixels)."""
+
+    indices: list[int]
+    side: int
+    images: list[np.ndarray]
+    masks: list[np.ndarray]
+    augmentations: list[Augmentation]
+    prompts: list[BoxPrompts]
+    boxes: list[np.ndarray]
+
+
+@contextlib.contextmanager
+def _batch_source(ctx: EngineContext, trial: Trial, batches: list[list[int]], side: int) -> Iterator[Iterator[Callable[[], _Batch]]]:
+    """Yields, per batch, a callable returning it prepared: made on the spot, or (prefetch) made
+    on a thread one batch ahead, each started after the previous one finished."""
+    if not ctx.prefetch:
+        yield (functools.partial(_prepare_batch, ctx, trial, batch, side) for batch in batches)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="qtt-seg-batches") as pool:
+        def ahead() -> Iterator[Callable[[], _Batch]]:
+            future = pool.submit(_prepare_batch, ctx, trial, batches[0], side) if batches else None
+            for position in range(len(batches)):
+                current = future.result()  # the next one starts only now: the random draws keep their order
+                future = pool.submit(_prepare_batch, ctx, trial, batches[position + 1], side) if position + 1 < len(batches) else None
+                yield functools.partial(_identity, current)
+
+        yield ahead()
+
+
+def _identity(batch: _Batch) -> _Batch:
+    return batch
+
+
+def _prepare_batch(ctx: EngineContext, trial: Trial, indices: list[int], side: int) -> _Batch:
+    """Read, augment and prompt a batch (every random draw of a training step happens here)."""
+    config = trial.config
+    images, masks, augmentations = [], [], []
+    for index in indices:
+        augmentation = draw_augmentation(
+            trial.rng, bool(config.horizontal_flip), bool(config.vertical_flip), bool(config.random_rotate), config.color_jitter
+        )
+        image, mask = augmentation.apply(ctx.store.image("train", index, side), ctx.store.mask("train", index, side))
+        images.append(image)
+        masks.append(mask)
+        augmentations.append(augmentation)
+    prompts = [boxes_from_mask(mask, bool(config.box_per_component)) for mask in masks]
+    boxes = [jitter_boxes(p.boxes, config.box_jitter, (side, side), trial.rng) for p in prompts]
+    return _Batch(indices, side, images, masks, augmentations, prompts, boxes)
 
 
 def _update(ctx: EngineContext, trial: Trial, loss: torch.Tensor, params: list[torch.Tensor]) -> None:
@@ -149,30 +213,19 @@ def _update(ctx: EngineContext, trial: Trial, loss: torch.Tensor, params: list[t
     trial.schedule.after_update()
 
 
-def _batch_loss(ctx: EngineContext, trial: Trial, indices: list[int], side: int) -> tuple[torch.Tensor, int]:
+def _batch_loss(ctx: EngineContext, trial: Trial, batch: _Batch) -> tuple[torch.Tensor, int]:
     """The loss over all prompts of a batch (decoded together), and the number of prompts."""
-    config = trial.config
-    images, masks, augmentations = [], [], []
-    for index in indices:
-        augmentation = draw_augmentation(
-            trial.rng, bool(config.horizontal_flip), bool(config.vertical_flip), bool(config.random_rotate), config.color_jitter
-        )
-        image, mask = augmentation.apply(ctx.store.image("train", index, side), ctx.store.mask("train", index, side))
-        images.append(image)
-        masks.append(mask)
-        augmentations.append(augmentation)
-    prompts = [boxes_from_mask(mask, bool(config.box_per_component)) for mask in masks]
-    boxes = [jitter_boxes(p.boxes, config.box_jitter, (side, side), trial.rng) for p in prompts]
-    keep = [i for i, p in enumerate(prompts) if len(p)]
+    config, side = trial.config, batch.side
+    keep = [i for i, p in enumerate(batch.prompts) if len(p)]
     if not keep:
         return torch.zeros(()), 0
-    keys = [("train", indices[i], augmentations[i].variant, side) for i in keep] if trial.caches_embeddings else None
-    embeddings = ctx.embed(trial.model, [images[i] for i in keep], keys, grad=config.encoder_trainable)
+    keys = [("train", batch.indices[i], batch.augmentations[i].variant, side) for i in keep] if trial.caches_embeddings else None
+    embeddings = ctx.embed(trial.model, [batch.images[i] for i in keep], keys, grad=config.encoder_trainable)
     with ctx.autocast():
-        logits = ctx.wrapper.decode(trial.model, embeddings, [torch.from_numpy(boxes[i]).to(ctx.device) for i in keep], side)
+        logits = ctx.wrapper.decode(trial.model, embeddings, [torch.from_numpy(batch.boxes[i]).to(ctx.device) for i in keep], side)
     logits = F.interpolate(torch.cat(logits)[:, None].float(), size=(side, side), mode="bilinear", align_corners=False)[:, 0]
-    targets = np.concatenate([prompts[i].targets for i in keep])
-    valid = np.concatenate([np.broadcast_to(masks[i] != IGNORE_INDEX, prompts[i].targets.shape) for i in keep])
+    targets = np.concatenate([batch.prompts[i].targets for i in keep])
+    valid = np.concatenate([np.broadcast_to(batch.masks[i] != IGNORE_INDEX, batch.prompts[i].targets.shape) for i in keep])
     loss = mask_loss(config.loss, logits, torch.from_numpy(targets).to(ctx.device).float(), torch.from_numpy(valid).to(ctx.device).float())
     return loss, len(targets)
 

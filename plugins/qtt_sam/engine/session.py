@@ -61,8 +61,10 @@ class EngineSession(TuningSession):
         self.precision = resolve_precision(request.precision, str(self.device))
         self.workdir = Path(request.workdir) if request.workdir is not None else None
         budget = int(self.options["embedding_cache_mb"] * 2**20) if self.options["cache_embeddings"] else 0
+        if self.device.type == "cuda":
+            _configure_cuda()
         self.context = EngineContext(
-            wrapper, SampleStore(request.data), EmbeddingCache(budget), self.device,
+            wrapper, SampleStore(request.data), EmbeddingCache(*_cache_budgets(budget, self.device)), self.device,
             int(request.data.num_classes), int(self.options["eval_batch_size"]), self.precision,
         )
         self._base: torch.nn.Module | None = None
@@ -84,6 +86,10 @@ class EngineSession(TuningSession):
             base.requires_grad_(False)
             self._base = base.to(self.device).eval()
         return self._base
+
+    def prepare(self) -> None:
+        """Build the base model (and import peft) now, not inside the first epoch."""
+        _ = self.base
 
     def zero_shot_score(self, split: str = "val") -> float:
         """Mean IoU of the untuned model with the evaluation prompts."""
@@ -315,6 +321,24 @@ class EngineSession(TuningSession):
         if self._live is not None:
             self._live = None
             _free_memory(self.device)
+
+
+def _configure_cuda() -> None:
+    """cuDNN picks its fastest kernels per input shape (each configuration keeps one side), and
+    float32 matrix products may use TF32 (ample for fine-tuning; bf16/fp16 autocast is coarser)."""
+    torch.backends.cudnn.benchmark = True
+    torch.set_float32_matmul_precision("high")
+
+
+def _cache_budgets(total_bytes: int, device: torch.device) -> tuple[int, int]:
+    """``(on the device, in host memory)`` bytes of the embedding cache: on CUDA, up to a third
+    of the GPU's free memory stays on the GPU and the rest goes to host memory; elsewhere all of
+    it stays where it was computed."""
+    if device.type != "cuda":
+        return total_bytes, 0
+    free_bytes, _ = torch.cuda.mem_get_info(device)
+    on_device = min(total_bytes, free_bytes // 3)
+    return on_device, total_bytes - on_device
 
 
 def _import_peft() -> None:
