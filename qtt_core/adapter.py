@@ -105,6 +105,15 @@ class SessionRequest:
     precision: str = "auto"
 
 
+@dataclass(frozen=True)
+class ClassScores:
+    """Per-class results on a split: class name -> IoU and Dice in [0, 1], None where the class
+    occurs in neither the split's masks nor the predictions."""
+
+    iou: dict[str, float | None]
+    dice: dict[str, float | None]
+
+
 class TuningSession(ABC):
     """One model tuned on one dataset: trains, evaluates and exports configurations."""
 
@@ -166,6 +175,11 @@ class TuningSession(ABC):
             epoch: the state to score: None or the last epoch for its latest state, or its
                 best validated epoch (kept by :meth:`train`); any other epoch raises ValueError.
         """
+
+    def class_scores(self, config_id: str | None, split: str = "test", epoch: int | None = None) -> ClassScores | None:
+        """Per-class IoU and Dice of ``config_id``'s model after ``epoch`` (as :meth:`score`), or
+        of the untuned model for None, on ``split``. Optional: None where not computed."""
+        return None
 
     @abstractmethod
     def export(self, config_id: str, out_dir: Path, epoch: int | None = None) -> Path:

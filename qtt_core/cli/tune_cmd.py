@@ -87,7 +87,27 @@ def _summary(result) -> None:
         f"val IoU {fmt(result.val_iou)}, {result.n_trials} configurations in {result.elapsed_s:.1f} s "
         f"of {result.budget_s:.0f} s{refit}"
     )
+    _class_table(result)
     stdout_console.print(f"report: {result.run_dir} (result.json, trials.csv, plots/, overlays/, weights/)")
+
+
+def _class_table(result) -> None:
+    """Test IoU and Dice per class, tuned next to zero-shot, for runs with more than one class."""
+    tuned = result.test_iou_per_class or {}
+    zero = result.zero_shot_test_iou_per_class or {}
+    names = list(tuned or zero)
+    if len(names) < 2:
+        return
+    from rich.table import Table
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    dice = result.test_dice_per_class or {}
+    table = Table("class", "test IoU", "zero-shot IoU", "test Dice", title="per class (-: in neither masks nor predictions)")
+    for name in names:
+        table.add_row(name, fmt(tuned.get(name)), fmt(zero.get(name)), fmt(dice.get(name)))
+    stdout_console.print(table)
 
 
 def predict(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,8 +13,12 @@ from qtt_core.tuner.history import History
 __all__ = ["write_plots"]
 
 
-def write_plots(history: History, zero_shot_val: float, folder: Path) -> list[Path]:
-    """Write ``incumbent.png``, ``curves.png`` and ``predicted_vs_observed.png`` to ``folder``."""
+def write_plots(
+    history: History, zero_shot_val: float, folder: Path,
+    tuned_per_class: dict[str, Any] | None = None, zero_shot_per_class: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write ``incumbent.png``, ``curves.png``, ``predicted_vs_observed.png`` and, with per-class
+    test results (``{"iou": {class: value or None}, ...}``), ``per_class.png`` to ``folder``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,7 +52,24 @@ def write_plots(history: History, zero_shot_val: float, folder: Path) -> list[Pa
     axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
     axis.set(xlabel="predicted score", ylabel="observed score", title="predictor vs observation", xlim=(0, 1), ylim=(0, 1))
     written.append(_save(figure, folder / "predicted_vs_observed.png"))
+
+    if tuned_per_class or zero_shot_per_class:
+        written.append(_per_class_bars(plt, tuned_per_class, zero_shot_per_class, folder / "per_class.png"))
     return written
+
+
+def _per_class_bars(plt, tuned: dict[str, Any] | None, zero_shot: dict[str, Any] | None, path: Path) -> Path:
+    """Test IoU per class, tuned next to zero-shot (a class with no value has no bar)."""
+    names = list(((tuned or zero_shot) or {}).get("iou", {}))
+    positions = np.arange(len(names))
+    figure, axis = plt.subplots(figsize=(max(4.5, 0.6 * len(names) + 2), 4))
+    for offset, (label, scores) in zip((-0.2, 0.2), (("tuned", tuned), ("zero-shot", zero_shot)), strict=True):
+        values = [(scores or {}).get("iou", {}).get(name) for name in names]
+        axis.bar(positions + offset, [np.nan if v is None else v for v in values], width=0.4, label=label)
+    axis.set_xticks(positions, names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
+    axis.set(ylabel="test IoU", ylim=(0, 1), title="test IoU per class")
+    axis.legend(loc="upper right")
+    return _save(figure, path)
 
 
 def _save(figure, path: Path) -> Path:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.adapter import ClassScores, EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.precision import resolve_precision
@@ -81,6 +81,10 @@ class TuneResult:
     refit: dict[str, Any] | None = None
     best_epoch: int | None = None
     precision: str = ""
+    test_iou_per_class: dict[str, float | None] | None = None
+    test_dice_per_class: dict[str, float | None] | None = None
+    zero_shot_test_iou_per_class: dict[str, float | None] | None = None
+    zero_shot_test_dice_per_class: dict[str, float | None] | None = None
     startup: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -351,7 +355,10 @@ class _Run:
         # final phase: a test evaluation, overlays and export (about another test pass, measured
         # here; the validation pass above also paid for building the model), and the report files
         reserve_s = 2.5 * test_s + REPORT_RESERVE_S
-        self.state["zero_shot"] = {"val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s, "build_and_val_s": middle - started}
+        self.state["zero_shot"] = {
+            "val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s, "build_and_val_s": middle - started,
+            "test_per_class": _per_class(session.class_scores(None, "test")),
+        }
         log.info("zero-shot IoU: val %.4f, test %.4f (%.1f s); %.1f s reserved for the end", val, test, test_s, reserve_s)
         self.progress.update(zero_shot=val)
 
@@ -588,7 +595,7 @@ class _Run:
         if not final.get("reported"):
             if final["weights"]:
                 self._overlays(Path(final["weights"]))
-            write_plots(self.history, zero["val"], self.run.plots)
+            write_plots(self.history, zero["val"], self.run.plots, final.get("test_per_class"), zero.get("test_per_class"))
             final["reported"] = True
             self._save()
         result = TuneResult(
@@ -611,6 +618,8 @@ class _Run:
             best_epoch=best.epoch if best else None,
             precision=self.request.precision,
             startup=self.state.get("startup", []),
+            **_per_class_fields(final.get("test_per_class"), "test"),
+            **_per_class_fields(zero.get("test_per_class"), "zero_shot_test"),
         )
         result.elapsed_s = round(self.clock.elapsed_s(), 3)
         self.run.write_json(self.run.result, result.to_json())
@@ -625,6 +634,7 @@ class _Run:
             epoch = None if refit is not None else best.epoch  # a refit trained to that epoch: its last
             try:
                 test_iou = final.score(best.config_id, "test", epoch=epoch)
+                per_class = _per_class(final.class_scores(best.config_id, "test", epoch=epoch))
                 shutil.rmtree(self.run.partial_weights, ignore_errors=True)
                 exported = Path(final.export(best.config_id, self.run.partial_weights, epoch=epoch))
                 if refit is not None:  # beside the adapter's files: what this model trained on
@@ -640,7 +650,7 @@ class _Run:
         finally:
             if searched is not session:
                 searched.close()
-        return {"test_iou": test_iou, "weights": str(weights), "refit": refit}
+        return {"test_iou": test_iou, "weights": str(weights), "refit": refit, "test_per_class": per_class}
 
     def _overlays(self, weights: Path) -> None:
         """Overlays of the test split, when the time left holds them (they are a courtesy, never fatal)."""
@@ -692,6 +702,17 @@ class _Run:
             log.info("no refit: the validation split is empty (it is the training split)")
         else:
             log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
+
+
+def _per_class(scores: ClassScores | None) -> dict[str, Any] | None:
+    """``{"iou": {class: value}, "dice": {...}}`` for the run state, or None when not computed."""
+    return None if scores is None else {"iou": scores.iou, "dice": scores.dice}
+
+
+def _per_class_fields(per_class: dict[str, Any] | None, prefix: str) -> dict[str, Any]:
+    """``{prefix}_iou_per_class`` and ``{prefix}_dice_per_class`` of :class:`TuneResult`."""
+    per_class = per_class or {}
+    return {f"{prefix}_iou_per_class": per_class.get("iou"), f"{prefix}_dice_per_class": per_class.get("dice")}
 
 
 def _identity(value: Any) -> Any:

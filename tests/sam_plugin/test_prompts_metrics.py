@@ -111,6 +111,18 @@ def test_iou_matches_an_independent_count():
     assert accumulator.score() == pytest.approx(sum(expected) / 2)
 
 
+def test_class_scores_name_iou_and_dice_and_leave_absent_classes_empty():
+    truth = np.array([[1, 1, 0, 0], [1, 1, 0, 0]], np.uint8)
+    predicted = np.array([[1, 0, 0, 0], [1, 0, 0, 3]], np.uint8)  # half of class 1; a false class 3
+    accumulator = IoUAccumulator(3)
+    accumulator.update(predicted, truth)
+    scores = accumulator.class_scores(["road", "car", "sky"])
+    assert scores.iou == {"road": pytest.approx(2 / 4), "car": None, "sky": 0.0}
+    assert scores.dice == {"road": pytest.approx(2 * 2 / (2 + 4)), "car": None, "sky": 0.0}
+    present = [v for v in scores.iou.values() if v is not None]
+    assert accumulator.score() == pytest.approx(sum(present) / len(present))  # the mean of what is reported
+
+
 def test_binary_iou_and_absent_classes():
     truth = np.array([[0, 1, 1], [0, 1, 255]], np.uint8)
     predicted = np.array([[1, 1, 0], [0, 1, 1]], np.uint8)

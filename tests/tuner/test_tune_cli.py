@@ -58,8 +58,13 @@ def test_sam_tiny_run_on_multiclass_data_in_bf16_then_predict(tmp_path):
     assert time.monotonic() - started <= 30 + 5
     payload = json.loads(result.stdout)
     assert payload["precision"] == "bf16"
+    for field in ("test_iou_per_class", "zero_shot_test_iou_per_class", "test_dice_per_class", "zero_shot_test_dice_per_class"):
+        assert list(payload[field]) == ["class1", "class2", "class3"], field
+    present = [v for v in payload["test_iou_per_class"].values() if v is not None]
+    assert payload["test_iou"] == pytest.approx(sum(present) / len(present))
+    assert "zero-shot IoU" not in result.stdout  # --json prints only the JSON object
     assert payload["elapsed_s"] <= 30 + 5 and payload["n_trials"] >= 1 and payload["test_iou"] is not None
-    for name in ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png"):
+    for name in ("result.json", "trials.csv", "config.yaml", "split.json", "state.json", "run.log", "plots/incumbent.png", "plots/per_class.png"):
         assert (out / name).is_file(), name
     assert list((out / "overlays").glob("*.png")) and (out / "weights").is_dir()
     images = sorted((data / "test" / "images").glob("*.png"))[:2]
@@ -98,3 +103,20 @@ def test_real_run_killed_mid_trial_resumes(tmp_path):
     for cid in {c for c, _ in epochs}:  # freeze-thaw: epochs of a configuration are consecutive
         mine = sorted(e for c, e in epochs if c == cid)
         assert mine == list(range(1, len(mine) + 1)), (cid, mine)
+
+
+def test_multiclass_runs_print_a_per_class_table(capsys):
+    from types import SimpleNamespace
+
+    from qtt_core.cli.tune_cmd import _class_table
+
+    result = SimpleNamespace(
+        test_iou_per_class={"sky": 0.91, "road": 0.5, "car": None}, zero_shot_test_iou_per_class={"sky": 0.4, "road": 0.25, "car": None},
+        test_dice_per_class={"sky": 0.95, "road": 0.667, "car": None},
+    )
+    _class_table(result)
+    lines = capsys.readouterr().out.splitlines()
+    assert any("sky" in line and "0.910" in line and "0.400" in line and "0.950" in line for line in lines)
+    assert any("car" in line and "-" in line for line in lines)
+    _class_table(SimpleNamespace(test_iou_per_class={"polyp": 0.8}, zero_shot_test_iou_per_class={"polyp": 0.7}, test_dice_per_class={}))
+    assert capsys.readouterr().out == ""  # one class: the summary line says it all

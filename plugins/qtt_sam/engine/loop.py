@@ -238,8 +238,9 @@ def evaluate(
     side: int,
     per_component: bool,
     cache_embeddings: bool,
-) -> float:
-    """Mean IoU of ``model`` on ``split`` with boxes from the ground truth (no jitter).
+) -> IoUAccumulator:
+    """Intersections and unions of ``model``'s masks on ``split`` with boxes from the ground
+    truth (no jitter); ``.score()`` is the mean IoU.
 
     Masks are predicted at the ``side x side`` input and compared at the original size.
     """
@@ -255,7 +256,7 @@ def evaluate(
         prompts = [boxes_from_mask(truth, per_component) for truth in truths]
         for predicted, truth in zip(predict_label_maps(ctx, model, embeddings, prompts, [t.shape for t in truths], side), truths, strict=True):
             accumulator.update(predicted, truth)
-    return accumulator.score()
+    return accumulator
 
 
 def predict_label_maps(

@@ -1,9 +1,10 @@
-"""Intersection over union, accumulated over a split (ignored pixels excluded)."""
+"""Intersection over union and Dice, accumulated over a split (ignored pixels excluded)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from qtt_core.adapter import ClassScores
 from qtt_core.data.protocol import IGNORE_INDEX
 
 __all__ = ["IoUAccumulator"]
@@ -36,6 +37,20 @@ class IoUAccumulator:
         """``K`` IoUs in [0, 1]; NaN for classes that never occur."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.unions > 0, self.intersections / np.maximum(self.unions, 1), np.nan)
+
+    def per_class_dice(self) -> np.ndarray:
+        """``K`` Dice coefficients in [0, 1] (``2 I / (|P| + |T|) = 2 I / (I + U)``); NaN where the IoU is."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = self.intersections + self.unions
+            return np.where(self.unions > 0, 2 * self.intersections / np.maximum(total, 1), np.nan)
+
+    def class_scores(self, class_names: list[str]) -> ClassScores:
+        """Per-class IoU and Dice by name; None for a class that occurs in neither the masks nor
+        the predictions (so :meth:`score` is the mean of the values that are not None)."""
+        def named(values: np.ndarray) -> dict[str, float | None]:
+            return {name: None if np.isnan(value) else float(value) for name, value in zip(class_names, values, strict=True)}
+
+        return ClassScores(iou=named(self.per_class()), dice=named(self.per_class_dice()))
 
     def score(self) -> float:
         """The mean IoU over occurring classes, in [0, 1]."""

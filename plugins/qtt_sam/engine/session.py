@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from qtt_core.adapter import EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
+from qtt_core.adapter import ClassScores, EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
 from qtt_core.errors import UsageError
 from qtt_core.files import write_atomic
 from qtt_core.precision import resolve_precision
@@ -20,6 +20,7 @@ from qtt_core.space.identity import normalise_config
 from qtt_sam.engine.cache import EmbeddingCache, SampleStore
 from qtt_sam.engine.config import TrainConfig
 from qtt_sam.engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
+from qtt_sam.engine.metrics import IoUAccumulator
 from qtt_sam.engine.protocol import PromptableModel
 from qtt_sam.engine.trial import Trial, TrialState, build_trial, trainable_state
 
@@ -71,7 +72,8 @@ class EngineSession(TuningSession):
         self._states: dict[str, TrialState] = {}
         self._best_states: dict[str, TrialState] = {}  # only where the best epoch is not the latest
         self._live: tuple[str, Trial] | None = None
-        self._zero_shot: dict[str, float] = {}
+        self._zero_shot: dict[str, IoUAccumulator] = {}
+        self._scored: dict[tuple[str, str, int | None], IoUAccumulator] = {}  # (config, split, epoch) -> last score's sums
         self._step_s: dict[str, float] = {}  # per configuration: seconds of its last step
         self._eval_s: dict[int, float] = {}  # per input side: seconds of the last validation
 
@@ -99,7 +101,7 @@ class EngineSession(TuningSession):
             self._zero_shot[split] = evaluate(self.context, self.base, self._split(split), side, False, True)
             if split == "val":  # a first estimate of validation time, for deadlines
                 self._eval_s.setdefault(side, time.monotonic() - started)
-        return self._zero_shot[split]
+        return self._zero_shot[split].score()
 
     # -- freeze-thaw ----------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class EngineSession(TuningSession):
         settings = TrainConfig.from_mapping(config, self.wrapper.part_defaults)
         state = self._state(config_id)
         done = state.epoch if state is not None else 0
+        self._scored = {key: sums for key, sums in self._scored.items() if key[0] != config_id}  # its scores change
         if to_epoch <= done or (deadline is not None and time.monotonic() >= deadline):
             return []
         started = time.monotonic()
@@ -131,7 +134,7 @@ class EngineSession(TuningSession):
                 self._drop_live()  # the unfinished epoch is discarded; the last state stays
                 break
             eval_started = time.monotonic()
-            score = self._evaluate(trial, "val")
+            score = self._evaluate(trial, "val").score()
             self._eval_s[side] = time.monotonic() - eval_started
             trial.schedule.after_epoch(epoch, score)
             cost_s = time.monotonic() - started
@@ -158,7 +161,21 @@ class EngineSession(TuningSession):
         ]
 
     def score(self, config_id: str, split: str = "test", epoch: int | None = None) -> float:
-        return self._evaluate(self._require(config_id, epoch), split)
+        sums = self._evaluate(self._require(config_id, epoch), split)
+        self._scored[(config_id, split, epoch)] = sums
+        return sums.score()
+
+    def class_scores(self, config_id: str | None, split: str = "test", epoch: int | None = None) -> ClassScores:
+        """Per-class IoU and Dice; from the last :meth:`score` (or zero-shot score) of the same
+        model and split when there was one, else evaluated now."""
+        if config_id is None:
+            self.zero_shot_score(split)
+            sums = self._zero_shot[split]
+        else:
+            if (config_id, split, epoch) not in self._scored:
+                self.score(config_id, split, epoch)
+            sums = self._scored[(config_id, split, epoch)]
+        return sums.class_scores(list(self.request.data.class_names))
 
     def export(self, config_id: str, out_dir: Path, epoch: int | None = None, merged: bool | None = None) -> Path:
         """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
@@ -191,8 +208,8 @@ class EngineSession(TuningSession):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _evaluate(self, trial: Trial, split: str) -> float:
-        """Mean IoU of the trial's model at its input side (cached embeddings if its encoder is frozen)."""
+    def _evaluate(self, trial: Trial, split: str) -> IoUAccumulator:
+        """The trial's model's IoU sums at its input side (cached embeddings if its encoder is frozen)."""
         side = input_side(self.wrapper, trial.config.resolution_scale)
         per_component = bool(trial.config.box_per_component)
         frozen = not trial.config.encoder_trainable
