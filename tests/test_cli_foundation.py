@@ -75,3 +75,24 @@ def test_bad_usage_exits_2(args):
 def test_help_shows_defaults():
     out = qtt("space", "sample", "--help")
     assert out.returncode == 0 and "default: 5" in out.stdout.replace("[", "").replace("]", "")
+
+
+def test_the_readme_lists_every_option_of_every_command():
+    """The Commands section of the README is the reference: an option missing there is undocumented."""
+    import typer
+
+    from qtt_core.cli.main import app
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    commands = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
+
+    def options(command, path: str):  # typer's own click: groups have ``commands``, options ``--`` names
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from options(sub, f"{path} {name}")
+        for parameter in command.params:
+            names = [name for name in parameter.opts if name.startswith("--") and name != "--help"]
+            if names:
+                yield path, max(names, key=len)
+
+    missing = [f"{path}: {option}" for path, option in options(typer.main.get_command(app), "qtt-seg") if option not in commands]
+    assert not missing, missing

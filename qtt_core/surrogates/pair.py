@@ -6,11 +6,12 @@ from pathlib import Path
 
 from ConfigSpace import ConfigurationSpace
 
+from qtt_core.errors import UsageError
 from qtt_core.metadataset.table import MetaDataset
 from qtt_core.surrogates.cost import CostPredictor
 from qtt_core.surrogates.performance import PerformancePredictor
 
-__all__ = ["load_predictors", "meta_train_predictors", "save_predictors"]
+__all__ = ["load_predictors", "load_predictors_for", "meta_train_predictors", "save_predictors"]
 
 
 def meta_train_predictors(
@@ -49,3 +50,32 @@ def load_predictors(folder: str | Path) -> tuple[PerformancePredictor, CostPredi
         UsageError: a file is missing or of another format.
     """
     return PerformancePredictor.load(folder), CostPredictor.load(folder)
+
+
+def load_predictors_for(folder: str | Path, space: ConfigurationSpace) -> tuple[PerformancePredictor, CostPredictor]:
+    """:func:`load_predictors`, refusing predictors meta-trained on a space other than ``space``.
+
+    Two spaces match when they encode configurations alike: the same hyperparameters with
+    the same values (conditions and defaults may differ).
+
+    Raises:
+        UsageError: files missing or of another format, or fitted on another space (the
+            message names a hyperparameter or value that differs).
+    """
+    from qtt_core.space.encoding import SpaceEncoder
+
+    performance, cost = load_predictors(folder)
+    theirs, ours = list(performance.encoder.feature_names), list(SpaceEncoder(space).feature_names)
+    if theirs != ours:
+        only_theirs = sorted(set(theirs) - set(ours))
+        only_ours = sorted(set(ours) - set(theirs))
+        difference = (
+            f"they know {only_theirs[0]!r}, this space does not" if only_theirs
+            else f"this space has {only_ours[0]!r}, they do not" if only_ours
+            else "the same values in another order"
+        )
+        raise UsageError(
+            f"predictors in {folder} were meta-trained on another search space ({difference}); "
+            "fit them on this run's space with `qtt-seg meta fit FILE --space SPACE --out DIR`, or drop --predictors"
+        )
+    return performance, cost

@@ -21,6 +21,8 @@ class TuneSettings:
         optimizer: "quick" (meta-learned), "quick-nometa", "random" or "portfolio".
         meta_dataset: a meta-dataset file to meta-train the predictors on first (None: the
             predictors that ship with the model's plugin, when there are some).
+        predictors: a folder of predictors ``qtt-seg meta fit`` wrote, meta-trained on the run's
+            space (None: as for ``meta_dataset``).
         max_epochs: most epochs any configuration is trained to.
         n_candidates: size of the candidate pool drawn from the space.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
@@ -42,6 +44,7 @@ class TuneSettings:
     space: str | None = None
     optimizer: str = "quick"
     meta_dataset: str | None = None
+    predictors: str | None = None
     max_epochs: int = 10
     n_candidates: int = 256
     seed: int = 0

@@ -131,6 +131,7 @@ def tune(
     startup.mark("torch")  # imported by the device check, unless the caller had it
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
+        _check_knowledge(settings, registry)
     if resume:
         run = RunDirectory.create(out, settings.model, resume=True)
         state = run.read_json(run.state)
@@ -165,6 +166,19 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
     from qtt_core.data import load_dataset
 
     return load_dataset(data, split_seed=settings.seed, split_file=split_file, **dict(settings.data_options or {}))
+
+
+def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
+    """Bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
+    if settings.predictors is None:
+        return
+    if settings.meta_dataset:
+        raise UsageError("give --predictors or --meta-dataset, not both (--meta-dataset meta-trains predictors of its own)")
+    if settings.optimizer != "quick":
+        raise UsageError(f"--predictors is for --optimizer quick; {settings.optimizer} does not use predictors")
+    from qtt_core.surrogates.pair import load_predictors_for
+
+    load_predictors_for(settings.predictors, registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model)))
 
 
 def _check_parallel(settings: TuneSettings) -> None:
@@ -228,8 +242,8 @@ class _Run:
     def _knowledge(self, space) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
         """What the optimiser starts from: ``(meta_train, options, best recorded configurations)``.
 
-        ``--meta-dataset``: meta-train on it. Else, for ``quick``: the predictors shipped for the
-        model; or, for a model without its own, the performance predictor shipped for another
+        ``--meta-dataset``: meta-train on it. Else, for ``quick``: ``--predictors``, or the
+        predictors shipped for the model; or, for a model without its own, the performance predictor shipped for another
         model on the same space, with a cost model learned from this run's epochs. Sets
         ``self.predictors`` to a line saying which (also in the log and ``result.json``).
         """
@@ -244,6 +258,12 @@ class _Run:
             return meta_train, {}, best_recorded_configs(meta_train, TOP_CONFIGS)
         if settings.optimizer != "quick":
             return None, {}, []
+        if settings.predictors:
+            from qtt_core.surrogates.pair import load_predictors_for
+
+            performance, cost = load_predictors_for(settings.predictors, space)
+            self.predictors = f"from {settings.predictors}"
+            return None, {"predictors": (performance, cost)}, performance.top_configs
         specs = [s for _, s in self.registry.meta_datasets.items() if s.predictors]
         own = [s for s in specs if settings.model in s.models]
         space_name = settings.space or self.adapter.default_space(settings.model)

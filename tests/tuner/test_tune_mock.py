@@ -140,3 +140,39 @@ def test_a_model_without_predictors_starts_from_those_of_its_space(tmp_path):
     assert "another-model's meta-dataset (same space sam-lora)" in result.predictors
     assert "cost learned from this run" in result.predictors
     assert "same space sam-lora" in (tmp_path / "run" / "run.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def fitted_predictors(tmp_path_factory):
+    """What `qtt-seg meta fit` writes, from a small generated meta-dataset on sam-lora."""
+    from qtt_core.metadataset.io import write_meta_dataset
+    from qtt_core.surrogates.fit_file import fit_predictors_file
+    from qtt_core.testing import synthetic_meta_dataset
+
+    folder = tmp_path_factory.mktemp("predictors")
+    space = Registry(autoload=False).load_space("sam-lora")
+    path = write_meta_dataset(synthetic_meta_dataset(space, {"a": 0.6, "b": 0.9}, 20, seed=0), folder / "meta.csv")
+    fit_predictors_file(path, folder / "fitted", space="sam-lora", steps=5)
+    return folder / "fitted"
+
+
+def test_tune_uses_predictors_from_meta_fit(tmp_path, fitted_predictors):
+    from qtt_core.surrogates import load_predictors
+
+    result = _tune(tmp_path, MockAdapter(), budget_s=10.0, optimizer="quick", predictors=str(fitted_predictors))
+    assert result.predictors == f"from {fitted_predictors}"
+    performance, _ = load_predictors(fitted_predictors)
+    tried = {row["config_id"] for row in result.trials}
+    assert {config_id(c) for c in performance.top_configs} & tried  # the pool holds their best recorded configurations
+
+
+def test_predictors_of_another_space_or_optimiser_are_refused_before_any_file(tmp_path, fitted_predictors):
+    with pytest.raises(UsageError, match="another search space"):
+        _tune(tmp_path, MockAdapter(space="qtt-seg-sam2"), optimizer="quick", predictors=str(fitted_predictors))
+    with pytest.raises(UsageError, match="--optimizer quick"):
+        _tune(tmp_path, MockAdapter(), optimizer="random", predictors=str(fitted_predictors))
+    with pytest.raises(UsageError, match="not both"):
+        _tune(tmp_path, MockAdapter(), optimizer="quick", predictors=str(fitted_predictors), meta_dataset="runs.csv")
+    with pytest.raises(UsageError, match="meta fit"):
+        _tune(tmp_path, MockAdapter(), optimizer="quick", predictors=str(tmp_path / "nothing"))
+    assert not (tmp_path / "run").exists()
