@@ -39,3 +39,11 @@ def qtt_surrogates():
         SurrogateSpec("dkl", "performance", _dkl_performance, "deep-kernel GP over configuration, meta-features, partial curve and epoch (BoTorch)"),
         SurrogateSpec("gp-cost", "cost", _gp_cost, "GP on log seconds per epoch from configuration and meta-features (BoTorch)"),
     ]
+
+
+@hookimpl
+def qtt_optimizers():
+    """quick, quick-nometa, random and the portfolios (:mod:`qtt_core.optimizer.factory`)."""
+    from qtt_core.optimizer.factory import builtin_optimizer_specs
+
+    return builtin_optimizer_specs()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from qtt_core.specs import (
         MetaDatasetSpec,
         MetaFeatureExtractor,
+        OptimizerSpec,
         SearchSpaceSpec,
         SurrogateSpec,
     )
@@ -96,6 +97,16 @@ def qtt_surrogates() -> list[SurrogateSpec]:
         A list of :class:`qtt_core.specs.SurrogateSpec`, each with ``kind`` either
         ``"performance"`` (predicts the score at an epoch, with uncertainty) or ``"cost"``
         (predicts seconds per epoch), and a ``factory`` building an unfitted predictor.
+    """
+
+
+@hookspec
+def qtt_optimizers() -> list[OptimizerSpec]:
+    """Contribute optimisers, chosen by name with ``--optimizer`` (the built-ins register here too).
+
+    Returns:
+        A list of :class:`qtt_core.specs.OptimizerSpec`; the factory builds an optimiser that
+        follows :class:`qtt_core.optimizer.base.Optimizer` (ask/tell over a candidate pool).
     """
 
 

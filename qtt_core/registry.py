@@ -25,7 +25,7 @@ import pluggy
 from qtt_core import hookspecs
 from qtt_core.adapter import ModelAdapter
 from qtt_core.errors import UnknownNameError
-from qtt_core.specs import MetaDatasetSpec, MetaFeatureExtractor, SearchSpaceSpec, SurrogateSpec
+from qtt_core.specs import MetaDatasetSpec, MetaFeatureExtractor, OptimizerSpec, SearchSpaceSpec, SurrogateSpec
 
 __all__ = ["DuplicateNameWarning", "PluginInfo", "Registry", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV"]
 
@@ -190,6 +190,10 @@ class Registry:
         return self._index("qtt_surrogates", "surrogate", lambda s: s.name)
 
     @property
+    def optimizers(self) -> _Index[OptimizerSpec]:
+        return self._index("qtt_optimizers", "optimiser", lambda o: o.name)
+
+    @property
     def meta_datasets(self) -> _Index[MetaDatasetSpec]:
         return self._index("qtt_meta_datasets", "meta-dataset", lambda m: m.name)
 
@@ -215,6 +219,7 @@ class Registry:
             "search_spaces": ("qtt_search_spaces", lambda s: [s.name]),
             "meta_feature_extractors": ("qtt_meta_feature_extractors", lambda e: [e.name]),
             "surrogates": ("qtt_surrogates", lambda s: [s.name]),
+            "optimizers": ("qtt_optimizers", lambda o: [o.name]),
             "meta_datasets": ("qtt_meta_datasets", lambda m: [m.name]),
         }
         infos = []

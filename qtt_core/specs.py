@@ -79,6 +79,28 @@ class SurrogateSpec:
 
 
 @dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimiser a plugin contributes (``--optimizer NAME``).
+
+    Attributes:
+        name: registry name, e.g. ``"quick"``.
+        factory: ``factory(candidates=..., space=..., metafeatures=..., meta_train=...,
+            max_epochs=..., seed=..., **options)`` returning a
+            :class:`qtt_core.optimizer.base.Optimizer` over the candidate pool (plain dicts);
+            ``meta_train`` is a :class:`~qtt_core.metadataset.table.MetaDataset` of recorded
+            runs on other datasets, or None.
+        description: one line for ``qtt-seg plugins``.
+        uses_predictors: it takes ``predictors=(performance, cost)`` in ``options`` (the tuner
+            then passes the model's shipped predictors, or ``--predictors``).
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    uses_predictors: bool = False
+
+
+@dataclass(frozen=True)
 class MetaDatasetSpec:
     """A recorded meta-dataset, and optionally predictors meta-trained on it.
 

@@ -11,11 +11,12 @@ import re
 
 import pytest
 
-from helpers import REPO_ROOT
-from qtt_core import hookspecs
+from helpers import REPO_ROOT, registry_with
+from qtt_core import hookimpl, hookspecs
 from qtt_core.adapter import ModelAdapter
+from qtt_core.errors import UsageError
 from qtt_core.registry import Registry
-from qtt_core.specs import MetaDatasetSpec, MetaFeatureExtractor, SearchSpaceSpec, SurrogateSpec
+from qtt_core.specs import MetaDatasetSpec, MetaFeatureExtractor, OptimizerSpec, SearchSpaceSpec, SurrogateSpec
 
 HOOKS = sorted(
     name for name, fn in vars(hookspecs).items() if name.startswith("qtt_") and inspect.isfunction(fn)
@@ -80,6 +81,41 @@ def test_hook_qtt_meta_feature_extractors():
 def test_hook_qtt_surrogates():
     for spec in _results("qtt_surrogates"):
         assert isinstance(spec, SurrogateSpec) and spec.kind in {"performance", "cost"} and callable(spec.factory)
+
+
+def test_hook_qtt_optimizers():
+    specs = _results("qtt_optimizers")
+    assert {"quick", "quick-nometa", "random", "portfolio"} <= {s.name for s in specs}
+    assert all(isinstance(s, OptimizerSpec) and callable(s.factory) for s in specs)
+
+
+class _FirstCandidateOnly:
+    """A throwaway plugin: optimiser ``first-only`` trains the pool's first candidate and nothing else."""
+
+    @hookimpl
+    def qtt_optimizers(self):
+        from qtt_core.optimizer.baselines import RandomSearch
+
+        def factory(*, candidates, max_epochs, seed, **_):
+            return RandomSearch(candidates[:1], max_epochs=max_epochs, seed=seed)
+
+        return [OptimizerSpec("first-only", factory, "the first candidate only")]
+
+
+def test_a_plugin_optimiser_is_what_tune_runs(tmp_path):
+    from qtt_core.space import config_id
+    from qtt_core.testing import MockAdapter, make_shapes_data
+    from qtt_core.tuner import tune
+
+    registry = registry_with(MockAdapter())
+    registry.register(_FirstCandidateOnly(), name="first-only-plugin")
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    result = tune(data, 6.0, out=tmp_path / "run", registry=registry, model="mock", optimizer="first-only", max_epochs=2, device="cpu")
+    default = config_id(dict(registry.load_space("sam-lora").get_default_configuration()))
+    assert result.n_trials == 1 and result.best_config_id == default  # the pool starts with the space's default
+    with pytest.raises(UsageError, match="first-only"):
+        tune(data, 6.0, out=tmp_path / "other", registry=registry, model="mock", optimizer="second-only", device="cpu")
+    assert not (tmp_path / "other").exists()
 
 
 def test_hook_qtt_meta_datasets():

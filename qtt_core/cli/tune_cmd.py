@@ -33,7 +33,7 @@ def tune(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("auto", "--precision", help="Training precision: auto (bf16 on CUDA that supports it, else fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only)."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left (its settings, but for --workers, --executor, --address, --device, --precision and the per-job resources, which come from this command)."),
-    optimizer: str = typer.Option("quick", help="quick, quick-nometa, random or portfolio."),
+    optimizer: str = typer.Option("quick", help="A registered optimiser (`qtt-seg plugins` lists them): quick, quick-nometa, random, portfolio, portfolio-nested, portfolio-lr-sched, or a plugin's."),
     meta_dataset: Path = typer.Option(None, "--meta-dataset", help="Meta-train the predictors on this meta-dataset first."),
     predictors: Path = typer.Option(None, "--predictors", help="A folder of predictors `qtt-seg meta fit` wrote, fitted on this run's space (default: those the model's plugin ships)."),
     max_epochs: int = typer.Option(10, "--max-epochs", min=1, help="Most epochs any configuration is trained to."),

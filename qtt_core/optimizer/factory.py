@@ -1,4 +1,5 @@
-"""The one place that maps optimiser names to classes.
+"""Optimisers by name: the built-ins, registered through the ``qtt_optimizers`` hook like any
+plugin's, and :func:`make_optimizer`, which builds one from a registry.
 
 ``random``, ``portfolio`` (main effects over every hyperparameter), ``portfolio-nested`` and
 ``portfolio-lr-sched`` (grouped scores, :mod:`qtt_core.metadataset.grouped`) are the baselines
@@ -10,20 +11,23 @@ imported only when asked for (it pulls in torch and BoTorch).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qtt_core.errors import UnknownNameError, UsageError
+from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
+from qtt_core.specs import OptimizerSpec
 
 if TYPE_CHECKING:
     from ConfigSpace import ConfigurationSpace
 
     from qtt_core.metadataset.table import MetaDataset
+    from qtt_core.registry import Registry
 
-__all__ = ["OPTIMIZER_NAMES", "make_optimizer", "meta_trained_predictors"]
+__all__ = ["OPTIMIZER_NAMES", "builtin_optimizer_specs", "make_optimizer", "meta_trained_predictors"]
 
-#: every name :func:`make_optimizer` knows, in the order benchmarks show them
+#: the built-in names, in the order benchmarks show them
 OPTIMIZER_NAMES = ("quick", "quick-nometa", "random", "portfolio", "portfolio-nested", "portfolio-lr-sched")
 #: the grouped portfolios: name -> constructor options (see :class:`~qtt_core.optimizer.baselines.GroupedPortfolio`)
 GROUPED_PORTFOLIOS = {
@@ -41,12 +45,13 @@ def make_optimizer(
     meta_train: MetaDataset | None,
     max_epochs: int,
     seed: int,
+    registry: Registry | None = None,
     **options: Any,
 ) -> Optimizer:
     """Build the optimiser called ``name`` over ``candidates``.
 
     Args:
-        name: one of :data:`OPTIMIZER_NAMES`.
+        name: an optimiser of ``registry`` (the built-ins: :data:`OPTIMIZER_NAMES`).
         candidates: the pool, plain dicts of active hyperparameters.
         space: the candidates' search space (the predictors' encoding).
         metafeatures: the target dataset's meta-features by name (used by ``quick``).
@@ -55,40 +60,63 @@ def make_optimizer(
             Ignored by ``random`` and ``quick-nometa``.
         max_epochs: the most epochs any configuration is trained to.
         seed: makes the optimiser deterministic.
-        **options: passed to the optimiser's constructor (``Portfolio``: ``unrecorded_order``, ``normalise``;
+        registry: where optimisers are registered (default: a new :class:`~qtt_core.registry.Registry`).
+        **options: passed to the optimiser's factory (``Portfolio``: ``unrecorded_order``, ``normalise``;
             ``quick``: ``predictors`` and its own settings).
 
     Raises:
-        UnknownNameError: ``name`` is not known (the message lists the names).
+        UnknownNameError: ``name`` is not registered (the message lists the names).
         UsageError: ``quick``/``quick-nometa`` asked for but not available in this install.
     """
-    if name == "random":
-        from qtt_core.optimizer.baselines import RandomSearch
+    if registry is None:
+        from qtt_core.registry import Registry
 
-        return RandomSearch(candidates, max_epochs=max_epochs, seed=seed, **options)
-    if name == "portfolio":
-        from qtt_core.optimizer.baselines import Portfolio
+        registry = Registry()
+    spec = registry.optimizers.get(name)
+    optimizer = spec.factory(
+        candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train, max_epochs=max_epochs, seed=seed, **options
+    )
+    optimizer.name = name
+    return optimizer
 
-        return Portfolio(candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **options)
-    if name in GROUPED_PORTFOLIOS:
-        from qtt_core.optimizer.baselines import GroupedPortfolio
 
-        optimizer = GroupedPortfolio(
-            candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **{**GROUPED_PORTFOLIOS[name], **options}
-        )
-        optimizer.name = name
-        return optimizer
-    if name in ("quick", "quick-nometa"):
-        quick_class = _quick_tune_class()
-        if name == "quick-nometa":
-            options = {**options, "predictors": None}
-            meta_train = None
-        optimizer = quick_class(
-            candidates, space, metafeatures, max_epochs, seed, meta_train=meta_train, **options
-        )
-        optimizer.name = name
-        return optimizer
-    raise UnknownNameError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
+def builtin_optimizer_specs() -> list[OptimizerSpec]:
+    """The core's optimisers, in :data:`OPTIMIZER_NAMES` order (each imported when built)."""
+    return [
+        OptimizerSpec("quick", functools.partial(_quick, meta_learned=True), "Quick-Tune: meta-learned predictors, freeze-thaw, cost-aware", uses_predictors=True),
+        OptimizerSpec("quick-nometa", functools.partial(_quick, meta_learned=False), "Quick-Tune with predictors fit on the run's own epochs only"),
+        OptimizerSpec("random", _random, "random order, each configuration trained to the last epoch"),
+        OptimizerSpec("portfolio", _portfolio, "the meta-dataset's ranking by main effects of every hyperparameter"),
+        *(
+            OptimizerSpec(name, functools.partial(_grouped, **settings), "the meta-dataset's ranking by grouped scores")
+            for name, settings in GROUPED_PORTFOLIOS.items()
+        ),
+    ]
+
+
+def _random(*, candidates, space, metafeatures, meta_train, max_epochs, seed, **options) -> Optimizer:
+    from qtt_core.optimizer.baselines import RandomSearch
+
+    return RandomSearch(candidates, max_epochs=max_epochs, seed=seed, **options)
+
+
+def _portfolio(*, candidates, space, metafeatures, meta_train, max_epochs, seed, **options) -> Optimizer:
+    from qtt_core.optimizer.baselines import Portfolio
+
+    return Portfolio(candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **options)
+
+
+def _grouped(*, candidates, space, metafeatures, meta_train, max_epochs, seed, **options) -> Optimizer:
+    from qtt_core.optimizer.baselines import GroupedPortfolio
+
+    return GroupedPortfolio(candidates, meta_train, max_epochs=max_epochs, seed=seed, space=space, **options)
+
+
+def _quick(*, candidates, space, metafeatures, meta_train, max_epochs, seed, meta_learned: bool, **options) -> Optimizer:
+    quick_class = _quick_tune_class()
+    if not meta_learned:
+        options, meta_train = {**options, "predictors": None}, None
+    return quick_class(candidates, space, metafeatures, max_epochs, seed, meta_train=meta_train, **options)
 
 
 def meta_trained_predictors(

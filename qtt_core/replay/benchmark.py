@@ -24,6 +24,7 @@ import numpy as np
 from qtt_core.errors import UsageError
 from qtt_core.metadataset.table import MetaDataset
 from qtt_core.optimizer.factory import OPTIMIZER_NAMES, make_optimizer, meta_trained_predictors
+from qtt_core.registry import Registry
 from qtt_core.replay.simulate import ReplayPool, RunTrace, normalised_regret, oracle_scores, simulate_run
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def run_replay(
     count_optimizer_time: bool = True,
     share_meta_training: bool = False,
     progress: Callable[[str], None] | None = None,
+    registry: Registry | None = None,
 ) -> ReplayResult:
     """Replay ``optimizers`` on every dataset of ``meta_dataset`` in turn held out.
 
@@ -132,6 +134,7 @@ def run_replay(
             give them to every seed, instead of meta-training once per seed (faster; the
             seeds then differ only in what the optimiser itself randomises).
         progress: called with a short message after each run.
+        registry: where the optimisers are registered (default: a new one, plugins included).
 
     An optimiser whose choices depend on the time left (``optimizer.budget_aware``, Quick-Tune's
     default) runs once per budget, told the seconds left to that budget at each ask; its
@@ -141,7 +144,8 @@ def run_replay(
         UsageError: unknown dataset or optimiser, bad budgets, seeds or workers.
     """
     worker_counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
-    datasets = _check_arguments(meta_dataset, datasets, budgets, seeds, optimizers, worker_counts)
+    registry = registry or Registry()
+    datasets = _check_arguments(meta_dataset, datasets, budgets, seeds, optimizers, worker_counts, registry.optimizers.names())
     budgets = sorted(float(b) for b in budgets)
     horizon_s = budgets[-1]
     times_s = np.linspace(0.0, horizon_s, TIME_POINTS)
@@ -173,7 +177,7 @@ def run_replay(
                     def fresh(seed: int = seed, name: str = name, options: dict = seed_options) -> Any:
                         return make_optimizer(
                             name, candidates=pool.configs, space=space, metafeatures=pool.metafeatures,
-                            meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, **options,
+                            meta_train=meta_train, max_epochs=pool.num_epochs, seed=seed, registry=registry, **options,
                         )  # fmt: skip
 
                     optimizer = fresh()
@@ -212,15 +216,16 @@ def _check_arguments(
     seeds: int,
     optimizers: Sequence[str],
     workers: Sequence[int],
+    known_optimizers: Sequence[str],
 ) -> list[str]:
     known = meta_dataset.dataset_names()
     datasets = list(datasets) if datasets else known
     unknown = [d for d in datasets if d not in known]
     if unknown:
         raise UsageError(f"dataset {unknown[0]!r} is not in the meta-dataset; known: {', '.join(known)}")
-    bad = [o for o in optimizers if o not in OPTIMIZER_NAMES]
+    bad = [o for o in optimizers if o not in known_optimizers]
     if bad or not optimizers:
-        raise UsageError(f"unknown optimiser {bad[0] if bad else ''!r}; known: {', '.join(OPTIMIZER_NAMES)}")
+        raise UsageError(f"unknown optimiser {bad[0] if bad else ''!r}; known: {', '.join(known_optimizers)}")
     if not budgets or any(not (float(b) > 0 and math.isfinite(float(b))) for b in budgets):
         raise UsageError(f"budgets must be positive seconds, got {list(budgets)}")
     if seeds < 1:

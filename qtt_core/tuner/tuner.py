@@ -169,13 +169,14 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
 
 
 def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
-    """Bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
+    """An unknown optimiser and bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
+    optimizer = registry.optimizers.get(settings.optimizer)  # an unknown name lists the known ones
     if settings.predictors is None:
         return
     if settings.meta_dataset:
         raise UsageError("give --predictors or --meta-dataset, not both (--meta-dataset meta-trains predictors of its own)")
-    if settings.optimizer != "quick":
-        raise UsageError(f"--predictors is for --optimizer quick; {settings.optimizer} does not use predictors")
+    if not optimizer.uses_predictors:
+        raise UsageError(f"--predictors is for an optimiser that uses predictors (--optimizer quick); {settings.optimizer} does not")
     from qtt_core.surrogates.pair import load_predictors_for
 
     load_predictors_for(settings.predictors, registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model)))
@@ -256,7 +257,7 @@ class _Run:
             meta_train = read_meta_dataset(settings.meta_dataset, space)
             self.predictors = f"meta-trained on {settings.meta_dataset}"
             return meta_train, {}, best_recorded_configs(meta_train, TOP_CONFIGS)
-        if settings.optimizer != "quick":
+        if not self.registry.optimizers.get(settings.optimizer).uses_predictors:
             return None, {}, []
         if settings.predictors:
             from qtt_core.surrogates.pair import load_predictors_for
@@ -291,7 +292,7 @@ class _Run:
 
         optimizer = make_optimizer(
             self.settings.optimizer, candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train,
-            max_epochs=self.settings.max_epochs, seed=self.settings.seed, **options,
+            max_epochs=self.settings.max_epochs, seed=self.settings.seed, registry=self.registry, **options,
         )
         if "optimizer" in self.state:
             optimizer.load_state_dict(self.state["optimizer"])
