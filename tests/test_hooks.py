@@ -118,6 +118,37 @@ def test_a_plugin_optimiser_is_what_tune_runs(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
+class _ConstantFeatures:
+    """A throwaway plugin: extractor ``constant`` describes every dataset the same way."""
+
+    name = "constant"
+    feature_names = ("n_images", "flatness")
+
+    def extract(self, data, seed=0):
+        return {"n_images": 1000.0, "flatness": 0.5}
+
+    @hookimpl
+    def qtt_meta_feature_extractors(self):
+        return [self]
+
+
+def test_a_plugin_extractor_is_what_tune_describes_the_data_with(tmp_path, caplog):
+    import json
+
+    from qtt_core.testing import MockAdapter, make_shapes_data
+    from qtt_core.tuner import tune
+
+    registry = registry_with(MockAdapter())
+    registry.register(_ConstantFeatures(), name="constant-plugin")
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    tune(data, 6.0, out=tmp_path / "run", registry=registry, model="mock", optimizer="quick", extractor="constant", max_epochs=2, device="cpu")
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["metafeatures"] == {"n_images": 1000.0, "flatness": 0.5}
+    assert "meta-features extractor 'constant' does not give" in caplog.text  # sam-nano's predictors know others
+    with pytest.raises(UsageError, match="constant"):
+        tune(data, 6.0, out=tmp_path / "other", registry=registry, model="mock", extractor="nothing", device="cpu")
+    assert not (tmp_path / "other").exists()
+
+
 def test_hook_qtt_meta_datasets():
     for spec in _results("qtt_meta_datasets"):
         assert isinstance(spec, MetaDatasetSpec) and spec.models and spec.space

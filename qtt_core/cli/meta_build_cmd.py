@@ -30,6 +30,7 @@ def build(
     gpus_per_job: float = typer.Option(0.0, "--gpus-per-job", min=0.0, help="Ray only: GPUs each job asks for (fractions share a GPU)."),
     device: str = typer.Option(None, help="Device for training: cpu, cuda or cuda:N (default: cuda with --gpus-per-job > 0, else cpu)."),
     checkpoint: Path = typer.Option(None, help="Local checkpoint of the model (a path every worker can read)."),
+    extractor: str = typer.Option("default", "--extractor", help="Meta-feature extractor recorded with each run (see `qtt-seg plugins`)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the jobs recorded as failed (their rows are replaced)."),
 ) -> None:
     """Train every sampled configuration on every task for --epochs; resumable, skips finished jobs."""
@@ -49,7 +50,7 @@ def build(
     with make_executor(executor, **options) as runner, _progress_display() as show:
         summary = build_meta_dataset(
             model, task_list, configs, epochs, out, space=space, seed=seed, executor=runner,
-            on_progress=show, retry_failed=retry_failed, device=device, checkpoint=str(checkpoint) if checkpoint else None,
+            on_progress=show, retry_failed=retry_failed, device=device, checkpoint=str(checkpoint) if checkpoint else None, extractor=extractor,
         )
     stdout_console.print(
         f"{summary.succeeded} runs recorded, {summary.failed} failed, {summary.skipped} already done "

@@ -26,6 +26,7 @@ class Job:
         epochs: train to this epoch, recording the score and cost of each.
         seed: seeds the task's split or generation and the training.
         data_options: options for ``load_dataset`` when ``task`` is a path.
+        extractor: the meta-feature extractor, by registry name.
     """
 
     model: str
@@ -37,6 +38,7 @@ class Job:
     checkpoint: str | None = None
     device: str = "cpu"
     data_options: Mapping[str, Any] = field(default_factory=dict)
+    extractor: str = "default"
 
     @property
     def key(self) -> tuple[str, str, int]:

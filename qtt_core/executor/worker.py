@@ -39,7 +39,7 @@ def run_job(job: Job, registry: Any = None) -> JobResult:
         registry = registry or Registry()
         adapter = registry.adapter_for(job.model)
         data = load_task(job.task, job.seed, **dict(job.data_options))
-        metafeatures = registry.extractors.get("default").extract(data, seed=job.seed)
+        metafeatures = registry.extractors.get(job.extractor).extract(data, seed=job.seed)
         with tempfile.TemporaryDirectory(prefix="qtt-job-") as work:
             session = adapter.open_session(
                 SessionRequest(model=job.model, data=data, device=job.device, checkpoint=job.checkpoint, workdir=Path(work), seed=job.seed,

@@ -120,6 +120,7 @@ def build_meta_dataset(
     started = time.monotonic()
     registry = registry or Registry()
     adapter = registry.adapter_for(model)
+    registry.extractors.get(job_options.get("extractor", "default"))  # an unknown name lists the known ones, before any job
     space_name = space or adapter.default_space(model)
     configuration_space = registry.load_space(space_name)
     configs = sample_configurations(configuration_space, n_configs, seed=seed)

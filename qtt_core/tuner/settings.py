@@ -21,6 +21,7 @@ class TuneSettings:
         optimizer: "quick" (meta-learned), "quick-nometa", "random" or "portfolio".
         meta_dataset: a meta-dataset file to meta-train the predictors on first (None: the
             predictors that ship with the model's plugin, when there are some).
+        extractor: the meta-feature extractor, by registry name.
         predictors: a folder of predictors ``qtt-seg meta fit`` wrote, meta-trained on the run's
             space (None: as for ``meta_dataset``).
         max_epochs: most epochs any configuration is trained to.
@@ -45,6 +46,7 @@ class TuneSettings:
     optimizer: str = "quick"
     meta_dataset: str | None = None
     predictors: str | None = None
+    extractor: str = "default"
     max_epochs: int = 10
     n_candidates: int = 256
     seed: int = 0

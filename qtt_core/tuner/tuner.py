@@ -169,8 +169,9 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
 
 
 def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
-    """An unknown optimiser and bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
+    """An unknown optimiser or extractor and bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
     optimizer = registry.optimizers.get(settings.optimizer)  # an unknown name lists the known ones
+    registry.extractors.get(settings.extractor)
     if settings.predictors is None:
         return
     if settings.meta_dataset:
@@ -256,6 +257,7 @@ class _Run:
 
             meta_train = read_meta_dataset(settings.meta_dataset, space)
             self.predictors = f"meta-trained on {settings.meta_dataset}"
+            _warn_unknown_metafeatures(list(meta_train.feature_names), self.registry.extractors.get(settings.extractor))
             return meta_train, {}, best_recorded_configs(meta_train, TOP_CONFIGS)
         if not self.registry.optimizers.get(settings.optimizer).uses_predictors:
             return None, {}, []
@@ -264,6 +266,7 @@ class _Run:
 
             performance, cost = load_predictors_for(settings.predictors, space)
             self.predictors = f"from {settings.predictors}"
+            _warn_unknown_metafeatures(performance.scaler.feature_names, self.registry.extractors.get(settings.extractor))
             return None, {"predictors": (performance, cost)}, performance.top_configs
         specs = [s for _, s in self.registry.meta_datasets.items() if s.predictors]
         own = [s for s in specs if settings.model in s.models]
@@ -285,6 +288,7 @@ class _Run:
             log.warning("no meta-trained predictors for %s or its space: the optimiser learns from this run only", settings.model)
             self.predictors = "none (learning from this run only)"
             return None, {}, []
+        _warn_unknown_metafeatures(performance.scaler.feature_names, self.registry.extractors.get(settings.extractor))
         return None, {"predictors": (performance, cost)}, performance.top_configs
 
     def _optimizer(self, space, candidates, metafeatures, meta_train, options) -> Optimizer:
@@ -334,7 +338,7 @@ class _Run:
             self.metafeatures, self.candidates, self.optimizer = self.state["metafeatures"], self.state["candidates"], None
             return self._finish(None)
         mark = self.startup.mark
-        metafeatures = self.state.get("metafeatures") or self.registry.extractors.get("default").extract(self.data, seed=settings.seed)
+        metafeatures = self.state.get("metafeatures") or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
         mark("meta-features")
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         meta_train, options, best_recorded = self._knowledge(space)
@@ -723,6 +727,17 @@ class _Run:
             log.info("no refit: the validation split is empty (it is the training split)")
         else:
             log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
+
+
+def _warn_unknown_metafeatures(known: list[str], extractor: Any) -> None:
+    """A warning when the predictors were meta-trained on meta-features the extractor does not give."""
+    missing = [name for name in known if name not in extractor.feature_names]
+    if missing:
+        log.warning(
+            "the predictors were meta-trained on meta-features extractor %r does not give (%s): they count as the "
+            "meta-training mean, so the predictions do not depend on this dataset through them",
+            extractor.name, ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+        )
 
 
 def _per_class(scores: ClassScores | None) -> dict[str, Any] | None:
