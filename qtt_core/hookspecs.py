@@ -96,7 +96,13 @@ def qtt_surrogates() -> list[SurrogateSpec]:
     Returns:
         A list of :class:`qtt_core.specs.SurrogateSpec`, each with ``kind`` either
         ``"performance"`` (predicts the score at an epoch, with uncertainty) or ``"cost"``
-        (predicts seconds per epoch), and a ``factory`` building an unfitted predictor.
+        (predicts seconds per epoch), and a ``factory`` building an unfitted predictor
+        (keyword arguments ``space``, ``seed``, and for performance ``max_epochs`` and maybe
+        ``prior_points``) with the interface of
+        :class:`qtt_core.surrogates.PerformancePredictor` or
+        :class:`qtt_core.surrogates.CostPredictor` (subclassing them is the easy way).
+        ``tune --surrogate NAME[,NAME]`` makes ``quick`` meta-train them (``--meta-dataset``)
+        or ``quick-nometa`` fit them; predictors loaded from files keep their own class.
     """
 
 

@@ -149,6 +149,44 @@ def test_a_plugin_extractor_is_what_tune_describes_the_data_with(tmp_path, caplo
     assert not (tmp_path / "other").exists()
 
 
+class _CountingSurrogate:
+    """A throwaway plugin: surrogate ``counting-dkl`` is the deep-kernel GP, counted as it is built."""
+
+    def __init__(self):
+        self.built = []
+
+    @hookimpl
+    def qtt_surrogates(self):
+        from qtt_core.surrogates import PerformancePredictor
+
+        def factory(**kwargs):
+            self.built.append(PerformancePredictor(**kwargs))
+            return self.built[-1]
+
+        return [SurrogateSpec("counting-dkl", "performance", factory, "the deep-kernel GP, counted")]
+
+
+def test_a_plugin_surrogate_is_what_quick_fits(tmp_path):
+    from qtt_core.testing import MockAdapter, make_shapes_data
+    from qtt_core.tuner import tune
+
+    plugin = _CountingSurrogate()
+    registry = registry_with(MockAdapter())
+    registry.register(plugin, name="counting-plugin")
+    data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
+    result = tune(data, 6.0, out=tmp_path / "run", registry=registry, model="mock", optimizer="quick-nometa", surrogate="counting-dkl,gp-cost", max_epochs=2, device="cpu")
+    assert len(plugin.built) == 1 and "surrogate counting-dkl" in result.predictors
+    for options, message in [
+        ({"optimizer": "quick-nometa", "surrogate": "dkl,counting-dkl"}, "two performance predictors"),
+        ({"optimizer": "quick", "surrogate": "counting-dkl"}, "with shipped predictors"),
+        ({"optimizer": "random", "surrogate": "counting-dkl"}, "--optimizer random"),
+        ({"optimizer": "quick-nometa", "surrogate": "nothing"}, "counting-dkl"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            tune(data, 6.0, out=tmp_path / "other", registry=registry, model="mock", device="cpu", **options)
+    assert not (tmp_path / "other").exists()
+
+
 def test_hook_qtt_meta_datasets():
     for spec in _results("qtt_meta_datasets"):
         assert isinstance(spec, MetaDatasetSpec) and spec.models and spec.space

@@ -32,7 +32,7 @@ out warm-up configurations while the first fit waits for their tells.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -108,6 +108,9 @@ class QuickTuneOptimizer(Optimizer):
             4 to 13 epochs in a budget, a one-epoch look at another configuration costs the
             configuration in training a tenth of its remaining epochs; without hysteresis,
             predictions that differ by noise made the run do that.
+        performance_factory / cost_factory: build the predictors it meta-trains or fits
+            (registered surrogates' ``factory``; keyword arguments ``space``, ``seed``, and for
+            performance ``max_epochs`` and maybe ``prior_points``); unused with ``predictors``.
     """
 
     name = "quick"
@@ -131,6 +134,8 @@ class QuickTuneOptimizer(Optimizer):
         fidelity: str | None = None,
         acquisition: str | None = None,
         switch_margin: float | None = None,
+        performance_factory: Callable[..., PerformancePredictor] = PerformancePredictor,
+        cost_factory: Callable[..., CostPredictor] = CostPredictor,
     ):
         if max_epochs < 1:
             raise UsageError(f"max_epochs is {max_epochs}; give at least 1")
@@ -153,10 +158,10 @@ class QuickTuneOptimizer(Optimizer):
         if fidelity is not None and fidelity not in FIDELITIES:
             raise UsageError(f"fidelity is {fidelity!r}; give one of {', '.join(FIDELITIES)}")
         if predictors is None and meta_train is not None:
-            predictors = meta_train_predictors(meta_train, space, seed=seed)
+            predictors = meta_train_predictors(meta_train, space, seed=seed, performance_factory=performance_factory, cost_factory=cost_factory)
         if predictors is None:
             self.name = "quick-nometa"
-            predictors = (PerformancePredictor(space, max_epochs=max_epochs, seed=seed), CostPredictor(space, seed=seed))
+            predictors = (performance_factory(space=space, max_epochs=max_epochs, seed=seed), cost_factory(space=space, seed=seed))
         else:
             predictors = copy.deepcopy(tuple(predictors))  # conditioning must not leak between runs
         self.performance, self.cost = predictors

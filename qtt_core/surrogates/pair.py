@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ConfigSpace import ConfigurationSpace
@@ -21,6 +22,8 @@ def meta_train_predictors(
     steps: int = 300,
     n_pairs: int = 4000,
     prior_points: int = 800,
+    performance_factory: Callable[..., PerformancePredictor] = PerformancePredictor,
+    cost_factory: Callable[..., CostPredictor] = CostPredictor,
 ) -> tuple[PerformancePredictor, CostPredictor]:
     """Meta-train both predictors on ``meta`` (configurations of ``space``), seeded.
 
@@ -28,10 +31,12 @@ def meta_train_predictors(
         steps: Adam steps of the performance predictor.
         n_pairs: (partial curve, target epoch) examples sampled for it.
         prior_points: how many of them the prior-mean GP is fitted on.
+        performance_factory / cost_factory: build the unfitted predictors (registered
+            surrogates' ``factory``; default the deep-kernel GP and the GP cost model).
     """
-    performance = PerformancePredictor(space, max_epochs=meta.num_epochs, seed=seed, prior_points=prior_points)
+    performance = performance_factory(space=space, max_epochs=meta.num_epochs, seed=seed, prior_points=prior_points)
     performance.meta_fit(meta, n_pairs=n_pairs, steps=steps)
-    cost = CostPredictor(space, seed=seed).meta_fit(meta)
+    cost = cost_factory(space=space, seed=seed).meta_fit(meta)
     return performance, cost
 
 

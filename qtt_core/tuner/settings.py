@@ -22,6 +22,9 @@ class TuneSettings:
         meta_dataset: a meta-dataset file to meta-train the predictors on first (None: the
             predictors that ship with the model's plugin, when there are some).
         extractor: the meta-feature extractor, by registry name.
+        surrogate: registered surrogates, comma-separated, at most one per kind (performance,
+            cost): the predictors ``quick`` meta-trains with ``meta_dataset`` and
+            ``quick-nometa`` fits (None: ``dkl`` and ``gp-cost``).
         predictors: a folder of predictors ``qtt-seg meta fit`` wrote, meta-trained on the run's
             space (None: as for ``meta_dataset``).
         max_epochs: most epochs any configuration is trained to.
@@ -47,6 +50,7 @@ class TuneSettings:
     meta_dataset: str | None = None
     predictors: str | None = None
     extractor: str = "default"
+    surrogate: str | None = None
     max_epochs: int = 10
     n_candidates: int = 256
     seed: int = 0

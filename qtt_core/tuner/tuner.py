@@ -172,6 +172,7 @@ def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
     """An unknown optimiser or extractor and bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
     optimizer = registry.optimizers.get(settings.optimizer)  # an unknown name lists the known ones
     registry.extractors.get(settings.extractor)
+    _check_surrogate(settings, registry)
     if settings.predictors is None:
         return
     if settings.meta_dataset:
@@ -181,6 +182,26 @@ def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
     from qtt_core.surrogates.pair import load_predictors_for
 
     load_predictors_for(settings.predictors, registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model)))
+
+
+def _check_surrogate(settings: TuneSettings, registry: Registry) -> dict[str, Any]:
+    """``surrogate``'s specs by kind (at most one performance and one cost predictor), for an
+    optimiser that fits predictors in the run; ``{}`` without ``surrogate``."""
+    if settings.surrogate is None:
+        return {}
+    by_kind: dict[str, Any] = {}
+    for name in [n.strip() for n in settings.surrogate.split(",") if n.strip()]:
+        spec = registry.surrogates.get(name)
+        if spec.kind in by_kind:
+            raise UsageError(f"--surrogate names two {spec.kind} predictors ({by_kind[spec.kind].name}, {name}); give one of each kind at most")
+        by_kind[spec.kind] = spec
+    fits = settings.optimizer == "quick-nometa" or (settings.optimizer == "quick" and settings.meta_dataset)
+    if not fits:
+        raise UsageError(
+            f"--surrogate takes effect where the run fits the predictors: --optimizer quick with --meta-dataset, "
+            f"or --optimizer quick-nometa (not --optimizer {settings.optimizer}{' with shipped predictors' if settings.optimizer == 'quick' else ''})"
+        )
+    return by_kind
 
 
 def _check_parallel(settings: TuneSettings) -> None:
@@ -258,9 +279,9 @@ class _Run:
             meta_train = read_meta_dataset(settings.meta_dataset, space)
             self.predictors = f"meta-trained on {settings.meta_dataset}"
             _warn_unknown_metafeatures(list(meta_train.feature_names), self.registry.extractors.get(settings.extractor))
-            return meta_train, {}, best_recorded_configs(meta_train, TOP_CONFIGS)
+            return meta_train, self._surrogate_option(), best_recorded_configs(meta_train, TOP_CONFIGS)
         if not self.registry.optimizers.get(settings.optimizer).uses_predictors:
-            return None, {}, []
+            return None, self._surrogate_option(), []
         if settings.predictors:
             from qtt_core.surrogates.pair import load_predictors_for
 
@@ -290,6 +311,14 @@ class _Run:
             return None, {}, []
         _warn_unknown_metafeatures(performance.scaler.feature_names, self.registry.extractors.get(settings.extractor))
         return None, {"predictors": (performance, cost)}, performance.top_configs
+
+    def _surrogate_option(self) -> dict[str, Any]:
+        """``performance_factory``/``cost_factory`` of ``--surrogate`` (checked by :func:`_check_surrogate`), or nothing."""
+        specs = _check_surrogate(self.settings, self.registry)
+        if not specs:
+            return {}
+        self.predictors = f"{self.predictors or 'fitted on this run'} (surrogate {self.settings.surrogate})"
+        return {f"{kind}_factory": spec.factory for kind, spec in specs.items()}
 
     def _optimizer(self, space, candidates, metafeatures, meta_train, options) -> Optimizer:
         from qtt_core.optimizer.factory import make_optimizer
