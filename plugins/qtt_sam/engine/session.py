@@ -63,7 +63,7 @@ class EngineSession(TuningSession):
         self.workdir = Path(request.workdir) if request.workdir is not None else None
         budget = int(self.options["embedding_cache_mb"] * 2**20) if self.options["cache_embeddings"] else 0
         if self.device.type == "cuda":
-            _configure_cuda()
+            configure_cuda()
         self.context = EngineContext(
             wrapper, SampleStore(request.data), EmbeddingCache(*_cache_budgets(budget, self.device)), self.device,
             int(request.data.num_classes), int(self.options["eval_batch_size"]), self.precision,
@@ -340,7 +340,7 @@ class EngineSession(TuningSession):
             _free_memory(self.device)
 
 
-def _configure_cuda() -> None:
+def configure_cuda() -> None:
     """cuDNN picks its fastest kernels per input shape (each configuration keeps one side), and
     float32 matrix products may use TF32 (ample for fine-tuning; bf16/fp16 autocast is coarser)."""
     torch.backends.cudnn.benchmark = True
