@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from types import SimpleNamespace
 
 import pytest
 from helpers import check_freeze_thaw, check_mixed_precision, flat_curve
@@ -143,7 +145,7 @@ def test_the_best_validated_epoch_is_kept_beside_the_latest(open_session, monkey
     session = open_session()
     scripted = iter([0.5, 0.7, 0.4, 0.3])  # validation peaks at epoch 2
     real_evaluate = type(session)._evaluate
-    monkeypatch.setattr(type(session), "_evaluate", lambda self, trial, split: next(scripted))
+    monkeypatch.setattr(type(session), "_evaluate", lambda self, trial, split: SimpleNamespace(score=functools.partial(float, next(scripted))))
     session.train("c", FAST, to_epoch=4)
     monkeypatch.setattr(type(session), "_evaluate", real_evaluate)
     best_file = tmp_path / "work" / "trials" / "c.best.pt"
