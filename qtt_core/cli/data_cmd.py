@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from qtt_core.cli.output import print_json, stdout_console
@@ -16,7 +17,7 @@ app = typer.Typer(help="Check segmentation datasets.", no_args_is_help=True)
 @app.command("check")
 def check(
     data: str = typer.Argument(..., help="Dataset folder (images/ + masks/, optionally in train/ val/ test/) or CSV/Parquet file."),
-    classes: Path | None = typer.Option(None, "--classes", help="Classes file (JSON): names, ids, colours, ignore."),
+    classes: Path | None = typer.Option(None, "--classes", help="Classes file (JSON): class names, ids, colours, background, ignore values (format: qtt_core/data/classes.py)."),
     images: str | None = typer.Option(None, "--images", help="Name of the image folder when it is not images/ (e.g. rgb)."),
     masks: str | None = typer.Option(None, "--masks", help="Name of the mask folder when it is not masks/ (e.g. figure_ground)."),
     mask_suffix: str | None = typer.Option(None, "--mask-suffix", help="Mask name = image stem + this (e.g. _mask); detected when omitted."),
@@ -61,18 +62,35 @@ def _print_summary(report) -> None:
         console.print(f"sizes (HxW): min {h['min']}x{w['min']}, median {h['median']:g}x{w['median']:g}, max {h['max']}x{w['max']}")
     console.print(f"channels: {', '.join(map(str, report.channels)) or '-'}")
     console.print(f"mask encoding: {report.encoding or '-'}")
+    if report.background:
+        console.print(f"background: {report.background['rule']}", markup=False)
+    if report.ignore:
+        console.print("ignored: " + ", ".join(_ignored(entry) for entry in report.ignore), markup=False)
     if report.classes:
         table = Table("label", "class", "value in masks", "pixel fraction", "masks", title=f"{report.num_classes} classes")
-        table.add_row("0", "background", "", f"{report.background_fraction:.4f}", "")
+        background = report.background.get("value") if report.background else 0
+        if background is not None or report.background_fraction:
+            table.add_row("0", "background", _text(background), f"{report.background_fraction:.4f}", "")
         for entry in report.classes:
-            table.add_row(str(entry["label"]), entry["name"], str(entry["value"]), f"{entry['pixel_fraction']:.4f}", str(entry["masks"]))
-        if report.ignore_fraction:
-            table.add_row("255", "(ignored)", "", f"{report.ignore_fraction:.4f}", "")
+            table.add_row(str(entry["label"]), _text(entry["name"]), str(entry["value"]), f"{entry['pixel_fraction']:.4f}", str(entry["masks"]))
+        if report.ignore_fraction or report.ignore:
+            values = ", ".join(str(entry["value"]) for entry in report.ignore)
+            table.add_row("255", "(ignored)", _text(values), f"{report.ignore_fraction:.4f}", "")
         console.print(table)
     for note in report.notes:
         console.print(f"note: {note}")
     verdict = "[green]usable[/green]" if report.usable else f"[red]not usable: {len(report.problems)} problems (listed on stderr)[/red]"
     console.print(verdict)
+
+
+def _ignored(entry: dict) -> str:
+    """``11 (Unlabelled)``, or just the value for an unnamed ignore entry."""
+    return f"{entry['value']} ({entry['name']})" if entry.get("name") and entry["name"] != "ignore" else str(entry["value"])
+
+
+def _text(value) -> str:
+    """A value for a table cell, with rich markup escaped (class names may hold brackets)."""
+    return "" if value is None else escape(str(value))
 
 
 def _one_line(text: str) -> str:

@@ -28,13 +28,14 @@ import numpy as np
 from qtt_core.data.cache import ArrayCache, default_cache_dir
 from qtt_core.data.classes import ClassesFile, load_classes_file, parse_classes
 from qtt_core.data.decoding import RESIZE_MODES, decode_image, decode_mask
+from qtt_core.data.legend import legend_of
 from qtt_core.data.masks import MaskEncoding, detect_encoding
 from qtt_core.data.pairing import Discovery, Pair, discover
 from qtt_core.data.protocol import SPLIT_NAMES
 from qtt_core.data.readers import read_header, read_mask
 from qtt_core.data.report import DataReport, cap_messages
 from qtt_core.data.splits import assign_splits, load_split, save_split
-from qtt_core.data.validate import build_report, scan_pairs
+from qtt_core.data.validate import build_report, mixed_in_sample, scan_pairs
 from qtt_core.errors import UsageError
 
 __all__ = ["Dataset", "DatasetSplit", "check_dataset", "load_dataset"]
@@ -76,7 +77,8 @@ class Dataset:
 
     Attributes:
         pairs: every pair, sorted by key (image path relative to ``root``).
-        encoding: how masks become label maps; ``class_names`` are its classes.
+        encoding: how masks become label maps; ``class_names`` are its classes: every class of
+            the classes file, in file order (label ``k`` is ``class_names[k - 1]``).
         num_channels: the most common channel count of the images (1, 3 or 4).
         layout, notes, warnings: what was detected while loading.
     """
@@ -101,6 +103,11 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def legend(self) -> dict[str, Any]:
+        """Which mask value each label stands for (JSON-ready; see :mod:`qtt_core.data.legend`)."""
+        return legend_of(self.encoding)
 
     def split(self, name: str) -> DatasetSplit:
         """The split ``name`` ("train", "val" or "test")."""
@@ -193,7 +200,11 @@ def load_dataset(
         raise UsageError(discovery.problems[0] + more)
     if not discovery.pairs:
         raise UsageError(f"{_label(source)}: no image/mask pairs found; put images in images/ and masks in masks/ (see `qtt-seg data check`)")
-    encoding = detect_encoding(_sample(discovery.pairs, strict=True), classes_file, invert)
+    sample = _sample(discovery.pairs, strict=True)
+    encoding = detect_encoding(sample, classes_file, invert)
+    mixed = mixed_in_sample(sample, encoding, discovery.root)
+    if mixed is not None:
+        raise UsageError(mixed)
     dataset = Dataset(_label(source), discovery, encoding, classes_file, resize, _cache(cache_dir))
     stratify = encoding.num_classes > 1 and split_file is None and not all(pair.split for pair in dataset.pairs)
     dataset.assign(dataset.presence() if stratify else None, split_seed, val_fraction, test_fraction, split_file)

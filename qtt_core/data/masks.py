@@ -4,10 +4,14 @@ Encodings (``MaskEncoding.kind``):
 
 - ``binary``: two values, background 0 and one foreground value ({0, 255} or {0, 1}).
 - ``binary-threshold``: lossy (JPEG) or anti-aliased grey masks, mostly near 0 and 255:
-  foreground is ``value >= 128``.
-- ``ids``: grey values or palette indices are class ids (0 background, e.g. 1..K); 255 is
-  the ignore value when the other ids are all below 128. Without a classes file, the ids found
-  are mapped in order to labels 1..K and named ``class<id>``.
+  foreground is ``value >= 128``. For lossless masks the values other than 0 and 255 are
+  counted (``data check`` warns, naming the files, the values and their share of pixels).
+- ``ids``: grey values or palette indices are class ids. Without a classes file, 0 is taken as
+  background, the other ids found are mapped in order to labels 1..K and named ``class<id>``,
+  and 255 is ignored when the other ids are all below 128 (a guess ``data check`` warns about;
+  masks that are {0,255} in some files and small ids in others are a problem). With a classes
+  file, every class it lists is a class and its background and ignore entries decide the rest
+  (see :mod:`qtt_core.data.classes`).
 - ``colour``: colour-coded masks (RGB, or palette PNGs whose palette differs between files),
   mapped by colour: each pixel takes the nearest listed colour within ``tolerance`` (0 for
   lossless masks, :data:`LOSSY_TOLERANCE` for JPEG); pixels further from every colour become
@@ -54,6 +58,13 @@ class MaskEncoding:
         tolerance: RGB distance for the colour kind.
         exact: whether values outside the encoding are problems (lossless masks).
         invert: swap background and foreground (binary only).
+        allowed: the values binary kinds expect; others are counted as unmatched (empty for
+            JPEG masks, whose noise is expected).
+        background: one line: the background's value and which rule decided it.
+        background_key: the background's value (int) or colour ("#RRGGBB"); None: no background.
+        ignore_keys: the values or colours whose pixels become 255, ``ignore_names`` alongside.
+        guessed_ignore: 255 is ignored because the other ids are small (no classes file said so).
+        numbered_ids: the class ids were numbered 1..K because the classes file gives none.
     """
 
     kind: str
@@ -68,6 +79,12 @@ class MaskEncoding:
     exact: bool = True
     invert: bool = False
     allowed: tuple[int, ...] = field(default=())
+    background: str = "0"
+    background_key: int | str | None = 0
+    ignore_keys: tuple[int | str, ...] = ()
+    ignore_names: tuple[str, ...] = ()
+    guessed_ignore: bool = False
+    numbered_ids: bool = False
 
     @property
     def num_classes(self) -> int:
@@ -94,7 +111,7 @@ class MaskEncoding:
             ignore = [v for v, label in self.values if label == IGNORE_INDEX]
             if ignore:
                 labels[np.isin(values, ignore)] = IGNORE_INDEX
-            if not self.exact:
+            if not self.allowed:
                 return labels, {}
             stray = ~np.isin(values, self.allowed)
             return labels, _count(values[stray]) if stray.any() else {}
@@ -138,7 +155,9 @@ def detect_encoding(samples: list[tuple[Path, RawMask]], classes: ClassesFile | 
     if invert:
         if encoding.num_classes != 1:
             raise UsageError(f"--invert swaps background and foreground of binary masks, but these masks have {encoding.num_classes} classes; drop --invert")
-        encoding = _replace(encoding, invert=True, class_keys=(0,), description=encoding.description + ", inverted (0 is the foreground)")
+        background = f"{encoding.class_keys[0]}, because --invert makes 0 the object"
+        changes = {"class_keys": (0,), "background_key": encoding.class_keys[0], "background": background}
+        encoding = _replace(encoding, invert=True, description=encoding.description + ", inverted (0 is the foreground)", **changes)
     return encoding
 
 
@@ -166,13 +185,24 @@ def _inferred_ids(samples: list[tuple[Path, RawMask]], values: np.ndarray, count
     ids = others if ignore else [int(v) for v in values if v != 0]
     small = all(v < 128 for v in ids) and len(ids) <= _MAX_INFERRED_CLASSES
     if not small and _extreme_share(values, counts) >= _EXTREME_SHARE:
-        return _binary_threshold(values, "foreground", "binary, anti-aliased edges thresholded at 128")
+        top = 255 if int(values.max(initial=0)) <= 255 else int(values.max())
+        return _binary_threshold(values, "foreground", f"binary {{0,{top}}}, other values thresholded at {(top + 1) // 2}", allowed=(0, top))
     if not small and len(ids) > 16:
         raise UsageError(f"{samples[0][0]}: masks hold {len(ids)} different values, too many to be class ids; pass --classes FILE naming the ids")
     pairs = [(0, 0)] + [(v, k + 1) for k, v in enumerate(ids)] + ([(IGNORE_INDEX, IGNORE_INDEX)] if ignore else [])
     listed = ",".join(str(v) for v in [0, *ids])
     description = f"{what} {{{listed}}}" + (" (255 ignored)" if ignore else "")
-    return MaskEncoding("ids", description, tuple(f"class{v}" for v in ids), tuple(ids), values=tuple(pairs))
+    return MaskEncoding(
+        "ids",
+        description,
+        tuple(f"class{v}" for v in ids),
+        tuple(ids),
+        values=tuple(pairs),
+        background="0, assumed without a classes file (if 0 is a class, pass --classes FILE listing it with id 0)",
+        ignore_keys=(IGNORE_INDEX,) if ignore else (),
+        ignore_names=("ignore",) if ignore else (),
+        guessed_ignore=ignore,
+    )
 
 
 def _inferred_colours(samples: list[tuple[Path, RawMask]], what: str) -> MaskEncoding:
@@ -189,48 +219,89 @@ def _inferred_colours(samples: list[tuple[Path, RawMask]], what: str) -> MaskEnc
         names,
         colours=((0, 0, 0), *foreground),
         colour_labels=tuple(range(len(foreground) + 1)),
+        background="#000000, assumed without a classes file (if black is a class, pass --classes FILE listing it)",
+        background_key="#000000",
     )
 
 
 def _from_classes(samples: list[tuple[Path, RawMask]], classes: ClassesFile) -> MaskEncoding:
-    lossy = any(raw.lossy for _, raw in samples)
-    names = tuple(classes.names)
-    if classes.has_colours:
-        missing = [s.name for s in classes.classes if s.color is None]
-        if missing:
-            raise UsageError(f"{classes.source}: classes {missing} have no color while others do; give every class a color")
-        entries = [(classes.background.color or (0, 0, 0), 0)] + [(s.color, k + 1) for k, s in enumerate(classes.classes)]
-        if classes.ignore is not None and classes.ignore.color is not None:
-            entries.append((classes.ignore.color, IGNORE_INDEX))
-        tolerance = LOSSY_TOLERANCE if lossy else 0.0
-        return MaskEncoding(
-            "colour",
-            f"colour-coded, {len(names)} colours from {Path(classes.source).name}" + (f" (nearest within {tolerance:g})" if lossy else ""),
-            names,
-            tuple(s.hex_color for s in classes.classes),
-            colours=tuple(c for c, _ in entries),
-            colour_labels=tuple(label for _, label in entries),
-            tolerance=tolerance,
-            exact=not lossy,
-        )
-    colour_file = next((p for p, raw in samples if raw.kind == "colour"), None)
-    if colour_file is not None:
-        raise UsageError(f'{colour_file}: masks are colour-coded; give each class a "color" ("#RRGGBB") in {classes.source}')
+    if _reads_colours(samples, classes):
+        return _colours_from_classes(samples, classes)
+    file = Path(classes.source).name
     values, counts = _histogram(raw.values for _, raw in samples)
-    ignore_id = classes.ignore.id if classes.ignore is not None else None
+    lossy = any(raw.lossy for _, raw in samples)
+    background_id, rule = classes.describe_background("id")
+    ignore_ids = tuple(s.id for s in classes.ignores if s.id is not None)
+    ignore_names = tuple(s.name for s in classes.ignores if s.id is not None)
     ids = [s.id for s in classes.classes]
-    if len(ids) == 1 and ids[0] not in values:
-        keep = values != ignore_id
+    names = tuple(classes.names)
+    common = {"background": rule, "background_key": background_id, "ignore_keys": ignore_ids, "ignore_names": ignore_names}
+    if len(ids) == 1 and ids[0] not in values and background_id == 0:
+        keep = ~np.isin(values, ignore_ids)
         binary = _binary(values[keep], counts[keep], lossy, name=names[0])
-        if binary is not None and ignore_id is not None:
-            binary = _replace(binary, values=((ignore_id, IGNORE_INDEX),), allowed=(*binary.allowed, ignore_id))
         if binary is not None:
-            return binary
-    pairs = [(classes.background.id, 0)] + [(v, k + 1) for k, v in enumerate(ids)]
-    if ignore_id is not None:
-        pairs.append((ignore_id, IGNORE_INDEX))
-    listed = ",".join(str(v) for v, _ in pairs)
-    return MaskEncoding("ids", f"class ids {{{listed}}} from {Path(classes.source).name}", names, tuple(ids), values=tuple(pairs), exact=not lossy)
+            ignored = tuple((v, IGNORE_INDEX) for v in ignore_ids)
+            allowed = (*binary.allowed, *ignore_ids) if binary.allowed else ()
+            return _replace(binary, values=ignored, allowed=allowed, **common)
+    pairs = ([(background_id, 0)] if background_id is not None else []) + [(v, k + 1) for k, v in enumerate(ids)]
+    pairs += [(v, IGNORE_INDEX) for v in ignore_ids]
+    parts = [f"{len(ids)} classes ({_ranges(ids)})", "background " + ("none" if background_id is None else str(background_id))]
+    if ignore_ids:
+        parts.append(f"ignored {_ranges(list(ignore_ids))}")
+    return MaskEncoding(
+        "ids",
+        f"class ids from {file}: " + ", ".join(parts),
+        names,
+        tuple(ids),
+        values=tuple(pairs),
+        exact=not lossy,
+        numbered_ids=not classes.explicit_ids,
+        **common,
+    )
+
+
+def _reads_colours(samples: list[tuple[Path, RawMask]], classes: ClassesFile) -> bool:
+    """Whether the masks are read by colour (else by id); see the classes module docstring."""
+    kinds = {raw.kind for _, raw in samples}
+    if "colour" in kinds:
+        if not classes.has_colours:
+            colour_file = next(p for p, raw in samples if raw.kind == "colour")
+            raise UsageError(f'{colour_file}: masks are colour-coded; give each class a "color" ("#RRGGBB") in {classes.source}')
+        return True
+    if not classes.has_colours:
+        return False
+    return not classes.explicit_ids or ("palette" in kinds and not _palettes_agree(samples))
+
+
+def _colours_from_classes(samples: list[tuple[Path, RawMask]], classes: ClassesFile) -> MaskEncoding:
+    missing = [s.name for s in classes.classes if s.color is None]
+    if missing:
+        raise UsageError(f"{classes.source}: classes {missing} have no color while others do; give every class a color")
+    lossy = any(raw.lossy for _, raw in samples)
+    background, rule = classes.describe_background("color")
+    entries = [(s.color, k + 1) for k, s in enumerate(classes.classes)]
+    entries = ([(classes.background.color, 0)] if background is not None else []) + entries
+    ignored = [s for s in classes.ignores if s.color is not None]
+    entries += [(s.color, IGNORE_INDEX) for s in ignored]
+    tolerance = LOSSY_TOLERANCE if lossy else 0.0
+    names = tuple(classes.names)
+    description = f"colour-coded, {len(names)} colours from {Path(classes.source).name}, background {background or 'none'}"
+    if ignored:
+        description += f", {len(ignored)} ignored"
+    return MaskEncoding(
+        "colour",
+        description + (f" (nearest within {tolerance:g})" if lossy else ""),
+        names,
+        tuple(s.hex_color for s in classes.classes),
+        colours=tuple(c for c, _ in entries),
+        colour_labels=tuple(label for _, label in entries),
+        tolerance=tolerance,
+        exact=not lossy,
+        background=rule,
+        background_key=background,
+        ignore_keys=tuple(s.hex_color for s in ignored),
+        ignore_names=tuple(s.name for s in ignored),
+    )
 
 
 def _binary(values: np.ndarray, counts: np.ndarray, lossy: bool, name: str) -> MaskEncoding | None:
@@ -239,7 +310,11 @@ def _binary(values: np.ndarray, counts: np.ndarray, lossy: bool, name: str) -> M
     if len(present) <= 2 and (0 in present or len(present) == 1):
         foreground = max(present) if max(present, default=0) > 0 else 255
         listed = "{0," + str(foreground) + "}"
-        return MaskEncoding("binary", f"binary {listed}", (name,), (foreground,), threshold=(foreground + 1) // 2, allowed=(0, foreground), exact=not lossy)
+        allowed = () if lossy else (0, foreground)
+        return MaskEncoding(
+            "binary", f"binary {listed}", (name,), (foreground,), threshold=(foreground + 1) // 2, allowed=allowed, exact=not lossy,
+            background=f"0 (binary masks: 0 and {foreground})",
+        )  # fmt: skip
     if lossy and _extreme_share(values, counts) >= _EXTREME_SHARE:
         return _binary_threshold(values, name, "binary, JPEG noise thresholded at 128")
     return None
@@ -251,12 +326,27 @@ def _mixed_binary(samples: list[tuple[Path, RawMask]]) -> MaskEncoding | None:
     if set().union(*per_file) != {1, 255} or any(len(found) > 1 for found in per_file):
         return None
     description = "binary, {0,1} in some masks and {0,255} in others"
-    return MaskEncoding("binary", description, ("foreground",), (255,), threshold=1, allowed=(0, 1, 255))
+    return MaskEncoding("binary", description, ("foreground",), (255,), threshold=1, allowed=(0, 1, 255), background="0 (binary masks)")
 
 
-def _binary_threshold(values: np.ndarray, name: str, description: str) -> MaskEncoding:
+def _binary_threshold(values: np.ndarray, name: str, description: str, allowed: tuple[int, ...] = ()) -> MaskEncoding:
+    """Foreground from ``value >= top / 2``; ``allowed`` (lossless masks): the values not counted as stray."""
     top = 255 if int(values.max(initial=0)) <= 255 else int(values.max())
-    return MaskEncoding("binary-threshold", description, (name,), (top,), threshold=(top + 1) // 2, exact=False)
+    threshold = (top + 1) // 2
+    background = f"values below {threshold} (binary masks, thresholded)"
+    return MaskEncoding("binary-threshold", description, (name,), (top,), threshold=threshold, exact=False, allowed=allowed, background=background)
+
+
+def _ranges(values: list[int]) -> str:
+    """``[0, 1, 2, 3, 7]`` as ``"0..3, 7"``."""
+    ordered = sorted(values)
+    runs: list[list[int]] = []
+    for value in ordered:
+        if runs and value == runs[-1][-1] + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]},{r[1]}" if len(r) == 2 else f"{r[0]}..{r[-1]}" for r in runs)
 
 
 def _extreme_share(values: np.ndarray, counts: np.ndarray) -> float:

@@ -25,6 +25,9 @@ class DataReport:
         classes: per class ``{"name", "label", "value", "pixel_fraction", "masks"}`` (value: id
             or colour in the masks; masks: how many masks contain it).
         background_fraction, ignore_fraction: shares of all mask pixels.
+        background: ``{"value", "rule", "pixel_fraction"}``: the background's value in the masks
+            (id, colour, or None when there is none) and the rule that decided it.
+        ignore: per ignored value ``{"name", "value"}`` (its pixels are ``ignore_fraction``).
         encoding: the mask encoding found, one line; ``encoding_kind`` its short name.
         sizes: ``{"height": {"min", "median", "max"}, "width": {...}}`` of the images, pixels.
         channels: channel counts of the images found (1 grey, 3 colour, 4 with alpha).
@@ -42,6 +45,8 @@ class DataReport:
     classes: list[dict[str, Any]] = field(default_factory=list)
     background_fraction: float = 0.0
     ignore_fraction: float = 0.0
+    background: dict[str, Any] = field(default_factory=dict)
+    ignore: list[dict[str, Any]] = field(default_factory=list)
     encoding: str = ""
     encoding_kind: str = ""
     sizes: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -53,6 +53,35 @@ def binary_pairs(n: int = 6, size: tuple[int, int] = (24, 32), foreground: int =
     return [(image, (labels > 0).astype(np.uint8) * foreground) for image, labels in shapes(n, size, 1, seed)]
 
 
+def band_masks(n: int, values: list, size: tuple[int, int] = (24, 36), seed: int = 0) -> list[np.ndarray]:
+    """``n`` masks where every entry of ``values`` (a grey value, or an RGB tuple) fills one
+    vertical band, the bands in a different order in each mask."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    edges = np.linspace(0, width, len(values) + 1).round().astype(int)
+    colour = isinstance(values[0], tuple)
+    masks = []
+    for _ in range(n):
+        mask = np.zeros((height, width, 3) if colour else (height, width), dtype=np.uint8)
+        for band, k in enumerate(rng.permutation(len(values))):
+            mask[:, edges[band] : edges[band + 1]] = values[k]
+        masks.append(mask)
+    return masks
+
+
+def write_set(root: Path, masks: list[np.ndarray | Image.Image], seed: int = 0) -> Path:
+    """Random images beside ``masks`` (arrays, or PIL images such as palette PNGs) as
+    ``images/sampleNN.png`` + ``masks/sampleNN.png``."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for index, mask in enumerate(masks):
+        mask = mask if isinstance(mask, Image.Image) else Image.fromarray(mask)
+        Image.fromarray(rng.integers(0, 256, (mask.height, mask.width, 3), dtype=np.uint8)).save(root / "images" / f"sample{index:02d}.png")
+        mask.save(root / "masks" / f"sample{index:02d}.png")
+    return root
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """``{relative path: (size, mtime_ns)}`` of every file and folder below ``folder``."""
     return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
@@ -82,5 +111,6 @@ def gen():
     from types import SimpleNamespace
 
     return SimpleNamespace(
-        shapes=shapes, colour_mask=colour_mask, write_pairs=write_pairs, binary_pairs=binary_pairs, snapshot=snapshot, PALETTE=PALETTE
+        shapes=shapes, colour_mask=colour_mask, write_pairs=write_pairs, binary_pairs=binary_pairs, snapshot=snapshot, PALETTE=PALETTE,
+        band_masks=band_masks, write_set=write_set,
     )
