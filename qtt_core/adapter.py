@@ -193,7 +193,15 @@ class TuningSession(ABC):
 
 
 class TunedModel(ABC):
-    """A tuned model loaded back from an exported folder, ready to predict."""
+    """A tuned model loaded back from an exported folder, ready to predict.
+
+    Attributes:
+        legend: which mask value each label stands for in the data it was tuned on (see
+            :mod:`qtt_core.data.legend`), or None; ``qtt-seg predict`` writes masks in those
+            values when it is there.
+    """
+
+    legend: dict[str, Any] | None = None
 
     @abstractmethod
     def predict(self, image: np.ndarray, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:

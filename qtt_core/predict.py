@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from qtt_core.adapter import TunedModel
+from qtt_core.data.legend import encode_labels
 from qtt_core.data.readers import read_image
 from qtt_core.errors import UsageError
 
@@ -43,7 +44,11 @@ def read_boxes_file(path: str | Path) -> dict[str, list[list[float]]]:
 def predict_files(
     tuned: TunedModel, images: Sequence[str | Path], out_dir: str | Path, boxes_file: str | Path | None = None
 ) -> list[Path]:
-    """Segment each image file; write ``<stem>_mask.png`` (label map) and ``<stem>_overlay.png``.
+    """Segment each image file; write ``<stem>_mask.png`` and ``<stem>_overlay.png``.
+
+    The mask holds the values of the masks the model was tuned on (its ``legend``: ids,
+    colours, 0/255 for binary sets, the inverted values of ``--invert``); a model without a
+    legend writes labels (0 background, 1..K classes).
 
     Images are read as training reads them (EXIF orientation applied, 16 bit scaled). Images
     without boxes in ``boxes_file`` (or all, without a file) use the whole image as box.
@@ -66,7 +71,8 @@ def predict_files(
         boxes = boxes_by_image.get(image_path.name, boxes_by_image.get(image_path.stem))
         label = tuned.predict(image, boxes)
         mask_path = out / f"{image_path.stem}_mask.png"
-        Image.fromarray(label).save(mask_path)
+        legend = getattr(tuned, "legend", None)
+        Image.fromarray(encode_labels(label, legend) if legend else label).save(mask_path)
         overlay(image, label, boxes).save(out / f"{image_path.stem}_overlay.png")
         written.append(mask_path)
     return written

@@ -80,3 +80,24 @@ def test_images_with_the_same_stem_are_refused_before_writing(run, tmp_path):
     message = _one_line_usage_error(run_cli("predict", run, *images, "--out", tmp_path / "pred"))
     assert f"{images[0]} and {images[2]}" in message and "b.png" not in message
     assert not (tmp_path / "pred").exists()
+
+
+def test_masks_are_written_in_the_values_the_model_was_tuned_on(tmp_path):
+    """A model tuned on masks where Sky is id 0 and Road id 7 writes 0 and 7, not labels 1 and 2."""
+    from qtt_core.adapter import TunedModel
+    from qtt_core.predict import predict_files
+
+    class Tuned(TunedModel):
+        legend = {"kind": "ids", "background": None, "ignore": [255],
+                  "classes": [{"name": "Sky", "label": 1, "value": 0}, {"name": "Road", "label": 2, "value": 7}]}
+
+        def predict(self, image, boxes=None):
+            labels = np.ones(image.shape[:2], np.uint8)
+            labels[4:] = 2
+            return labels
+
+    written = predict_files(Tuned(), [_image(tmp_path / "street.png")], tmp_path / "out")
+    saved = np.asarray(Image.open(written[0]))
+    assert saved[:4].tolist() == np.zeros((4, 12)).tolist() and set(np.unique(saved[4:])) == {7}
+    Tuned.legend = None  # a model without a legend writes its labels
+    assert set(np.unique(np.asarray(Image.open(predict_files(Tuned(), [_image(tmp_path / "b.png")], tmp_path / "out2")[0])))) == {1, 2}

@@ -245,6 +245,9 @@ class _Run:
         self.data = data
         counts = ", ".join(f"{len(self.data.split(s))} {s}" for s in ("train", "val", "test"))
         log.info("data: %s pairs, %d classes (%.1f s into the run)", counts, self.data.num_classes, clock.elapsed_s())
+        encoding = getattr(self.data, "encoding", None)
+        if encoding is not None:  # how the masks were read: a wrong guess shows here, not in the scores
+            log.info("masks: %s; background: %s; classes: %s", encoding.description, encoding.background, ", ".join(self.data.class_names))
         self.history = History.from_state(self.state["history"]) if "history" in self.state else History()
 
     # -- set-up -------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import run_cli
 from qtt_core.demo import write_task_folder
@@ -73,6 +75,9 @@ def test_sam_tiny_run_on_multiclass_data_in_bf16_then_predict(tmp_path):
     predicted = run_cli("predict", out, *images, "--out", tmp_path / "pred", "--boxes", boxes)
     assert predicted.returncode == 0, predicted
     assert len(list((tmp_path / "pred").glob("*_mask.png"))) == 2
+    mask_values = {int(v) for m in (data / "test" / "masks").glob("*.png") for v in np.unique(np.asarray(Image.open(m)))}
+    predicted_values = {int(v) for m in (tmp_path / "pred").glob("*_mask.png") for v in np.unique(np.asarray(Image.open(m)))}
+    assert predicted_values <= mask_values, (predicted_values, mask_values)  # written in the data's own values
     again = run_cli("predict", out, *images, "--out", tmp_path / "pred")
     assert again.returncode == 2 and "exists" in again.stderr  # nothing overwritten
 

@@ -47,8 +47,14 @@ def export_trial(
     out_dir: Path,
     class_names: Sequence[str],
     merged: bool = False,
+    legend: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``trial``'s tuned weights and settings to ``out_dir``; return the folder."""
+    """Write ``trial``'s tuned weights and settings to ``out_dir``; return the folder.
+
+    Args:
+        legend: the data's mask values per label (:mod:`qtt_core.data.legend`), kept so that
+            predictions can be written in them.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = {name: value.contiguous() for name, value in trainable_state(trial.model).items()}
     save_file(tensors, str(out_dir / TRAINABLE_FILE))
@@ -63,6 +69,7 @@ def export_trial(
         "val_scores": state.scores,
         "input_side": input_side(wrapper, trial.config.resolution_scale),
         "class_names": list(class_names),
+        "legend": legend,
         "lora": None if lora is None else {
             "r": lora.r, "lora_alpha": lora.lora_alpha, "lora_dropout": lora.lora_dropout, "target_modules": lora.target_modules,
         },
@@ -96,6 +103,7 @@ class TunedSegmenter(TunedModel):
         self.wrapper = wrapper
         self.model = model.eval()
         self.meta = meta
+        self.legend = meta.get("legend")
         self.side = int(meta["input_side"])
         self.context = EngineContext(wrapper, None, EmbeddingCache(0), device, max(1, len(meta["class_names"])))  # type: ignore[arg-type]
 

@@ -189,7 +189,8 @@ class EngineSession(TuningSession):
         trial = self._require(config_id, epoch)
         state = self._kept_state(config_id, epoch)
         merged = bool(self.options["export_merged"]) if merged is None else merged
-        return export_trial(self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged)
+        legend = getattr(self.request.data, "legend", None)
+        return export_trial(self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged, legend=legend)
 
     def release(self, config_id: str) -> None:
         if self._live is not None and self._live[0] in (config_id, _best_key(config_id)):
