@@ -3,7 +3,7 @@
 CPU cases run on one torch thread, so their timings do not depend on what else the machine
 runs. CUDA cases (marked ``cuda``) keep torch's default threads and run with the CUDA settings a
 tuning session makes (cuDNN autotuning, TF32 float32 matrix products: see
-``qtt_sam.engine.session``), the engine and the reference loops alike.
+``qtt_engine.session``), the engine and the reference loops alike.
 
 ``pytest benchmarks -m cuda`` selects the CUDA cases (what ``benchmarks/gpu_check.sh`` runs);
 without a GPU they skip with the reason "needs a CUDA GPU".
@@ -28,7 +28,7 @@ def _device_settings(request: pytest.FixtureRequest):
         yield
         torch.set_num_threads(threads)
         return
-    from qtt_sam.engine.session import configure_cuda  # the settings EngineSession makes on CUDA
+    from qtt_engine.session import configure_cuda  # the settings EngineSession makes on CUDA
 
     cudnn_benchmark, matmul_precision = torch.backends.cudnn.benchmark, torch.get_float32_matmul_precision()
     configure_cuda()

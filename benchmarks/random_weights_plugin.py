@@ -69,12 +69,12 @@ class RandomWeightsAdapter(ModelAdapter):
         return self.real.default_space(real_name(model))
 
     def open_session(self, request: SessionRequest):
-        from qtt_sam.engine import EngineSession
+        from qtt_engine import EngineSession
 
         return EngineSession(self.make_wrapper(request.model, request.checkpoint), request)
 
     def load_tuned(self, weights_dir: Path, device: str = "cpu"):
-        from qtt_sam.engine import load_tuned
+        from qtt_engine import load_tuned
 
         return load_tuned(weights_dir, lambda described: self.make_wrapper(described["model"], described.get("checkpoint")), device)
 

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from qtt_core.testing import make_shapes_data
-from qtt_sam.engine import EngineContext, TrainConfig, build_trial, train_epoch
-from qtt_sam.engine.cache import EmbeddingCache, SampleStore
+from qtt_engine import EngineContext, TrainConfig, build_trial, train_epoch
+from qtt_engine.cache import EmbeddingCache, SampleStore
 
 #: decoder training on a frozen encoder, no augmentation: the setting where caching applies
 BASE = {

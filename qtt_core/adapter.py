@@ -226,11 +226,16 @@ class ModelAdapter(ABC):
 
     @abstractmethod
     def model_names(self) -> list[str]:
-        """Names of the models this adapter builds, e.g. ``["sam-vit-b", "sam-tiny"]``."""
+        """Names of the models this adapter builds, largest first (the conformance checks use the last)."""
 
     @abstractmethod
     def default_space(self, model: str) -> str:
         """Name of the search space used for ``model`` when the user names none."""
+
+    def default_model(self) -> str | None:
+        """The model ``tune`` and ``demo`` use when the user names none (one that works offline),
+        or None (the default); the first registered adapter that names one decides."""
+        return None
 
     @abstractmethod
     def open_session(self, request: SessionRequest) -> TuningSession:

@@ -24,7 +24,7 @@ import pluggy
 
 from qtt_core import hookspecs
 from qtt_core.adapter import ModelAdapter
-from qtt_core.errors import UnknownNameError
+from qtt_core.errors import UnknownNameError, UsageError
 from qtt_core.specs import MetaDatasetSpec, MetaFeatureExtractor, OptimizerSpec, SearchSpaceSpec, SurrogateSpec
 
 __all__ = ["DuplicateNameWarning", "PluginInfo", "Registry", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV"]
@@ -197,6 +197,18 @@ class Registry:
     def meta_datasets(self) -> _Index[MetaDatasetSpec]:
         return self._index("qtt_meta_datasets", "meta-dataset", lambda m: m.name)
 
+    def default_model(self) -> str:
+        """The model used when none is named: the first registered adapter's that names one.
+
+        Raises:
+            UsageError: no installed plugin names a default model.
+        """
+        for _, adapter in self.adapters.items():
+            model = adapter.default_model()
+            if model:
+                return model
+        raise UsageError(f"no installed plugin names a default model; pass --model (known: {', '.join(self.models.names()) or 'none'})")
+
     def adapter_for(self, model: str) -> ModelAdapter:
         """The adapter that provides ``model``; the error lists the known model names."""
         return self.models.get(model)
@@ -221,6 +233,7 @@ class Registry:
             "surrogates": ("qtt_surrogates", lambda s: [s.name]),
             "optimizers": ("qtt_optimizers", lambda o: [o.name]),
             "meta_datasets": ("qtt_meta_datasets", lambda m: [m.name]),
+            "default_model": ("qtt_model_adapters", lambda a: [a.default_model()] if a.default_model() else []),
         }
         infos = []
         for name, info in self._info.items():

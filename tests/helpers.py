@@ -160,7 +160,7 @@ def parameter_names(base: Any, prefix: str) -> set[str]:
 
 def trainable_names(wrapper: Any, base: Any, **config: Any) -> set[str]:
     """Names of the parameters that train under ``config`` (built by the engine on ``base``)."""
-    from qtt_sam.engine import TrainConfig, build_model
+    from qtt_engine import TrainConfig, build_model
 
     model, _ = build_model(wrapper, base, TrainConfig.from_mapping(config, wrapper.part_defaults))
     return {name for name, p in model.named_parameters() if p.requires_grad}
@@ -204,7 +204,7 @@ def check_mixed_precision(open_session: Callable[..., Any], config: dict) -> Non
 
     import torch
 
-    from qtt_sam.engine import TrainConfig, build_trial, train_epoch
+    from qtt_engine import TrainConfig, build_trial, train_epoch
 
     session = open_session(precision="bf16")
     dtypes: list[torch.dtype] = []

@@ -164,3 +164,15 @@ class MockAdapterPlugin:
 def test_trace_option_prints_hook_calls(capsys):
     Registry(autoload=False, trace=True).spaces.names()
     assert "qtt_search_spaces" in capsys.readouterr().out
+
+
+def test_the_default_model_is_the_one_a_plugin_names(monkeypatch):
+    from helpers import registry_with
+
+    from qtt_core.errors import UsageError
+    from qtt_core.testing import MockAdapter
+
+    assert Registry().default_model() == "sam-nano"  # the SAM plugin's offline model
+    monkeypatch.delenv("QTT_SEG_PLUGINS", raising=False)  # the mock model alone
+    with pytest.raises(UsageError, match="no installed plugin names a default model; pass --model"):
+        registry_with(MockAdapter()).default_model()

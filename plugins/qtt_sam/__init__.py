@@ -1,7 +1,7 @@
 """qtt_sam: the default plugin: SAM (segment-anything) + LoRA (peft) tuning.
 
 - :class:`SamAdapter` (registered by :mod:`qtt_sam.plugin`), :func:`load_tuned`.
-- :mod:`qtt_sam.engine`: the model-agnostic training engine other model plugins reuse.
+- :mod:`qtt_engine`: the model-agnostic training engine other model plugins reuse.
 - :mod:`qtt_sam.wrapper`: the SAM-specific wrapper; :mod:`qtt_sam.architectures`: sizes.
 """
 

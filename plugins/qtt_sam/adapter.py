@@ -1,54 +1,38 @@
-"""The SAM model adapter: model names, default space, sessions, loading tuned models."""
+"""The SAM model adapter: the engine's :class:`~qtt_engine.adapter.PromptableAdapter` over
+:class:`~qtt_sam.wrapper.SamWrapper`, for the models of :data:`qtt_sam.architectures.ARCHITECTURES`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from qtt_core.adapter import ModelAdapter, SessionRequest
+from qtt_engine.adapter import PromptableAdapter
+from qtt_sam.architectures import ARCHITECTURES
 
 if TYPE_CHECKING:
-    from qtt_sam.engine import EngineSession, TunedSegmenter
+    from qtt_engine.export import TunedSegmenter
+    from qtt_sam.wrapper import SamWrapper
 
 __all__ = ["MODEL_NAMES", "SamAdapter", "load_tuned"]
 
 #: largest first; the conformance check uses the last (smallest) one
-MODEL_NAMES = ["sam-vit-h", "sam-vit-l", "sam-vit-b", "sam-nano", "sam-tiny"]
+MODEL_NAMES = list(ARCHITECTURES)
 
 
-class SamAdapter(ModelAdapter):
-    """segment-anything models tuned with LoRA (peft); constructing it imports nothing heavy."""
+def _make_wrapper(model: str, checkpoint: str | Path | None) -> SamWrapper:
+    from qtt_sam.wrapper import SamWrapper
 
-    name = "sam"
+    return SamWrapper(model, checkpoint)
 
-    def model_names(self) -> list[str]:
-        return list(MODEL_NAMES)
 
-    def default_space(self, model: str) -> str:
-        return "sam-lora"
+class SamAdapter(PromptableAdapter):
+    """segment-anything models tuned with LoRA (peft); constructing it imports nothing heavy.
+    ``sam-nano`` (shipped, pretrained by the project) is the offline default model."""
 
-    def open_session(self, request: SessionRequest) -> EngineSession:
-        from qtt_sam.engine import EngineSession
-        from qtt_sam.wrapper import SamWrapper
-
-        return EngineSession(SamWrapper(request.model, request.checkpoint), request)
-
-    def load_tuned(self, weights_dir: Path, device: str = "cpu") -> TunedSegmenter:
-        return load_tuned(weights_dir, device)
+    def __init__(self):
+        super().__init__("sam", MODEL_NAMES, _make_wrapper, default_space="sam-lora", default_model="sam-nano")
 
 
 def load_tuned(weights_dir: str | Path, device: str = "cpu") -> TunedSegmenter:
-    """A tuned SAM model from a folder that a session's ``export`` wrote.
-
-    The base weights come from the same place as during tuning (the recorded checkpoint
-    path, the cache, or sam-tiny's seeded initialisation).
-    """
-    from qtt_sam.engine import load_tuned as engine_load_tuned
-
-    return engine_load_tuned(weights_dir, _make_wrapper, device)
-
-
-def _make_wrapper(description: dict[str, Any]):
-    from qtt_sam.wrapper import SamWrapper
-
-    return SamWrapper(description["model"], description.get("checkpoint"))
+    """A tuned SAM model from a folder that a session's ``export`` wrote."""
+    return SamAdapter().load_tuned(Path(weights_dir), device)

@@ -1,5 +1,8 @@
 """SAM architectures by model name, built from segment-anything's own modules.
 
+The table is the one place the SAM models are named (the adapter lists its keys); importing
+this module is light: torch and segment-anything load when :func:`build_sam` is called.
+
 The official variants (``sam-vit-b``, ``-l``, ``-h``) use segment-anything's exact sizes;
 ``sam-tiny`` (random weights, for tests) and ``sam-nano`` (pretrained by the project, the
 offline default) are the same architecture made small.
@@ -9,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-
-import torch
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+from typing import TYPE_CHECKING
 
 from qtt_core.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from segment_anything.modeling import Sam
 
 __all__ = ["ARCHITECTURES", "SamArchitecture", "build_sam", "get_architecture"]
 
@@ -93,7 +97,7 @@ def get_architecture(model: str) -> SamArchitecture:
     try:
         return ARCHITECTURES[model]
     except KeyError:
-        raise UnknownNameError(f"unknown SAM model {model!r}; known: {', '.join(ARCHITECTURES)}") from None
+        raise UnknownNameError(f"unknown model {model!r} for sam; known: {', '.join(ARCHITECTURES)}") from None
 
 
 def build_sam(arch: SamArchitecture, seed: int | None = 0) -> Sam:
@@ -102,6 +106,9 @@ def build_sam(arch: SamArchitecture, seed: int | None = 0) -> Sam:
     Args:
         seed: seeds the initialisation so that two builds are identical (None: no seeding).
     """
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
     if seed is not None:
         torch.manual_seed(seed)
     size = arch.embedding_size

@@ -1,7 +1,7 @@
 """The SAM-specific part: build, load weights, embed images, decode masks from boxes.
 
 Everything else (prompts, losses, loop, freeze-thaw, evaluation, export) is the engine's
-(:mod:`qtt_sam.engine`), written against :class:`qtt_sam.engine.PromptableModel`.
+(:mod:`qtt_engine`), written against :class:`qtt_engine.PromptableModel`.
 """
 
 from __future__ import annotations

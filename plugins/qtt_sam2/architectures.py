@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtt_core.errors import UsageError
+from qtt_core.errors import UnknownNameError
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -98,10 +98,10 @@ def get_architecture(name: str) -> Sam2Architecture:
     """The architecture called ``name``.
 
     Raises:
-        UsageError: an unknown name (the message lists the known ones).
+        UnknownNameError: an unknown name (the message lists the known ones).
     """
     if name not in ARCHITECTURES:
-        raise UsageError(f"unknown SAM 2 model {name!r}; choose one of {list(ARCHITECTURES)}")
+        raise UnknownNameError(f"unknown model {name!r} for sam2; known: {', '.join(ARCHITECTURES)}")
     return ARCHITECTURES[name]
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from qtt_core.metadataset.named import PUBLISHED_QTT_SEG_URL
 from qtt_core.specs import MetaDatasetSpec
+from qtt_sam2.architectures import ARCHITECTURES
 
 __all__ = ["PREDICTORS_DIR", "SAM2_MODELS", "meta_dataset_spec", "make_predictors"]
 
 #: predictors that ship with the plugin (performance/cost ``.json`` + ``.safetensors``)
 PREDICTORS_DIR = Path(__file__).resolve().parent / "predictors"
-#: the runs were recorded with hiera-tiny; the other sizes share the space and the training recipe
-SAM2_MODELS = ("sam2.1-hiera-large", "sam2.1-hiera-base-plus", "sam2.1-hiera-small", "sam2.1-hiera-tiny")
+#: the runs were recorded with hiera-tiny; the other official sizes share the space and the training recipe
+SAM2_MODELS = tuple(name for name, arch in ARCHITECTURES.items() if arch.checkpoint_url is not None)
 
 
 def meta_dataset_spec() -> MetaDatasetSpec:

@@ -1,7 +1,7 @@
 """The SAM 2-specific part: build, load weights, embed images, decode masks from boxes.
 
 Everything else (prompts, losses, loop, freeze-thaw, evaluation, export) is the SAM
-plugin's engine (:mod:`qtt_sam.engine`), written against its ``PromptableModel`` protocol.
+plugin's engine (:mod:`qtt_engine`), written against its ``PromptableModel`` protocol.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _PIXEL_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
 
 class Sam2Wrapper:
-    """A SAM 2 model by name, for the training engine of :mod:`qtt_sam.engine`.
+    """A SAM 2 model by name, for the training engine of :mod:`qtt_engine`.
 
     Args:
         model: ``sam2.1-hiera-large``, ``-base-plus``, ``-small``, ``-tiny`` or ``sam2-test``.

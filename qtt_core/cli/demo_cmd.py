@@ -14,7 +14,7 @@ from qtt_core.errors import UsageError
 def demo(
     budget: float = typer.Option(90.0, "--budget", help="Seconds for the tuning run."),
     out: Path = typer.Option(None, "--out", help="Folder for the generated data and the run (default: qtt-seg-demo-<time>)."),
-    model: str = typer.Option("sam-nano", help="Model to tune (the embedded default works offline)."),
+    model: str = typer.Option("", help="Model to tune (default: the installed plugins' default model, which works offline)."),
     task: str = typer.Option("textured-binary", help="Generated task family for the dataset."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and the result."),

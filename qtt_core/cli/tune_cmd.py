@@ -24,7 +24,7 @@ def _console_logging(quiet: bool, verbose: bool) -> None:
 def tune(
     data: str = typer.Argument(..., help="A folder (images/ + masks/, optionally in train/ val/ test/) or a CSV/Parquet file with columns image,label."),
     budget: float = typer.Option(..., "--budget", help="Wall-clock seconds for the whole run, final evaluation included."),
-    model: str = typer.Option("sam-nano", help="Model to tune (see `qtt-seg plugins`)."),
+    model: str = typer.Option("", help="Model to tune (see `qtt-seg plugins`; default: the installed plugins' default model)."),
     checkpoint: Path = typer.Option(None, help="Local checkpoint file of the model (default: its official weights)."),
     space: str = typer.Option(None, help="Search space name or YAML file (default: the model's space)."),
     classes: Path = typer.Option(None, help="Classes file (JSON): names, ids, colours, ignore value."),

@@ -15,7 +15,7 @@ class TuneSettings:
     Attributes:
         data: where the data came from (a path, or a description of an in-memory dataset).
         budget_s: wall-clock seconds for the whole run, final evaluation included.
-        model: a model name from ``qtt-seg plugins``.
+        model: a model name from ``qtt-seg plugins`` ("": the plugins' default model).
         checkpoint: a local checkpoint file for the model (None: its default weights).
         space: a search-space name or YAML file (None: the model's default space).
         optimizer: "quick" (meta-learned), "quick-nometa", "random" or "portfolio".
@@ -43,7 +43,7 @@ class TuneSettings:
 
     data: str
     budget_s: float
-    model: str = "sam-nano"
+    model: str = ""
     checkpoint: str | None = None
     space: str | None = None
     optimizer: str = "quick"

@@ -124,6 +124,8 @@ def tune(
     startup.mark("before tune()")
     registry = registry or Registry()
     settings = TuneSettings(data=str(data) if isinstance(data, (str, Path)) else type(data).__name__, budget_s=float(budget_s), **options)
+    if not settings.model:
+        settings.model = registry.default_model()
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
     _check_parallel(settings)

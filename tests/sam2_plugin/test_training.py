@@ -10,7 +10,7 @@ from sam2_test_configs import FAST_LORA
 
 require_sam2()
 
-from qtt_sam.engine import EngineSession
+from qtt_engine import EngineSession
 
 
 def test_the_session_is_the_engines(open_session):

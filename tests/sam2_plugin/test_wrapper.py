@@ -71,7 +71,7 @@ def test_every_official_name_has_its_config_and_url():
         config = architectures.model_config(arch)  # raises if the package's file does not match
         assert config.image_encoder.trunk.embed_dim * 8 == config.image_encoder.neck.backbone_channel_list[0]
         assert arch.checkpoint_url == f"https://dl.fbaipublicfiles.com/segment_anything_2/092824/{arch.checkpoint_file}"
-    with pytest.raises(UsageError, match="unknown SAM 2 model"):
+    with pytest.raises(UsageError, match="unknown model .sam2.1-hiera-huge. for sam2; known: sam2.1-hiera-large"):
         architectures.get_architecture("sam2.1-hiera-huge")
 
 

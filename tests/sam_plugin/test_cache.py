@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from qtt_sam.engine.cache import EmbeddingCache
-from qtt_sam.engine.session import _cache_budgets
+from qtt_engine.cache import EmbeddingCache
+from qtt_engine.session import _cache_budgets
 
 
 def test_entries_past_the_device_share_go_to_host_memory_then_stop():

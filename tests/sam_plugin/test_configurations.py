@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from helpers import frozen_base
-from qtt_sam.engine import TrainConfig, build_trial
-from qtt_sam.engine.loop import input_side
+from qtt_engine import TrainConfig, build_trial
+from qtt_engine.loop import input_side
 from qtt_sam.wrapper import SamWrapper
 
 from qtt_core.errors import UsageError
@@ -58,7 +58,7 @@ def test_bad_values_are_usage_errors(tiny):
 
 def _lrs(config: dict, epochs: int, steps_per_epoch: int = 2, scores=None) -> list[float]:
     """Learning rate at the start of each epoch 1..epochs (after stepping as the loop does)."""
-    from qtt_sam.engine.schedule import LrSchedule
+    from qtt_engine.schedule import LrSchedule
 
     parameter = torch.nn.Parameter(torch.zeros(1))
     settings = TrainConfig.from_mapping({"lr": 1e-3, **config}, {})

@@ -10,7 +10,7 @@ from sam_test_configs import FAST
 from torch import nn
 
 from qtt_core.adapter import SessionRequest
-from qtt_sam.engine import EngineSession, PromptableModel, load_tuned
+from qtt_engine import EngineSession, PromptableModel, load_tuned
 
 
 class _ToyNet(nn.Module):

@@ -16,8 +16,8 @@ from qtt_core.checkpoints import load_into
 from qtt_core.errors import UsageError
 from qtt_core.testing import check_adapter
 from qtt_sam import SamAdapter
-from qtt_sam.engine import IoUAccumulator, boxes_from_mask
-from qtt_sam.engine.export import TunedSegmenter
+from qtt_engine import IoUAccumulator, boxes_from_mask
+from qtt_engine.export import TunedSegmenter
 from qtt_sam.wrapper import SamWrapper
 
 LORA = {**FAST, "lora": 1, "lora_rank": 4, "lora_targets": "qkv+proj", "train_prompt_encoder": 1, "lr": 5e-3}

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from qtt_sam.engine import IoUAccumulator, boxes_from_mask, jitter_boxes
-from qtt_sam.engine.augment import Augmentation, draw_augmentation
-from qtt_sam.engine.loop import label_map, scale_boxes
-from qtt_sam.engine.losses import mask_loss
+from qtt_engine import IoUAccumulator, boxes_from_mask, jitter_boxes
+from qtt_engine.augment import Augmentation, draw_augmentation
+from qtt_engine.loop import label_map, scale_boxes
+from qtt_engine.losses import mask_loss
 
 
 def _mask():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import frozen_base, parameter_names, trainable_names
 from qtt_sam.architectures import get_architecture
-from qtt_sam.engine import TrainConfig, build_model
+from qtt_engine import TrainConfig, build_model
 from qtt_sam.wrapper import SamWrapper
 
 

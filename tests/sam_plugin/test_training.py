@@ -119,7 +119,7 @@ def test_score_of_an_untrained_configuration_is_a_usage_error(open_session):
 
 
 def test_nan_loss_fails_the_trial_and_keeps_the_last_state(open_session, monkeypatch):
-    from qtt_sam.engine import loop
+    from qtt_engine import loop
 
     from qtt_core.adapter import TrialFailed
 
@@ -157,7 +157,7 @@ def test_the_best_validated_epoch_is_kept_beside_the_latest(open_session, monkey
         later.score("c", "val", epoch=3)
     best_weights = later.export("c", tmp_path / "best", epoch=2)
     latest_weights = later.export("c", tmp_path / "latest")
-    from qtt_sam.engine.export import TRAINABLE_FILE
+    from qtt_engine.export import TRAINABLE_FILE
     from safetensors.torch import load_file
 
     best, latest = load_file(str(best_weights / TRAINABLE_FILE)), load_file(str(latest_weights / TRAINABLE_FILE))

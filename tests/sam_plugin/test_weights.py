@@ -11,7 +11,7 @@ from qtt_core.adapter import SessionRequest
 from qtt_core.errors import UsageError
 from qtt_sam import SamAdapter
 from qtt_sam.architectures import build_sam, get_architecture
-from qtt_sam.engine.loop import input_side
+from qtt_engine.loop import input_side
 from qtt_sam.wrapper import SamWrapper
 
 

@@ -2,7 +2,7 @@
 
 A model plugin implements :class:`PromptableModel` (a small wrapper: build the network with
 its weights, embed images, decode masks from box prompts, name the modules that may get
-LoRA) and hands it to :class:`qtt_sam.engine.EngineSession`; prompts, losses, augmentation,
+LoRA) and hands it to :class:`qtt_engine.EngineSession`; prompts, losses, augmentation,
 the loop, freeze-thaw state, evaluation and export are the engine's.
 """
 

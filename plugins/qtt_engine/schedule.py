@@ -10,7 +10,7 @@ import torch
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
 
-from qtt_sam.engine.config import TrainConfig
+from qtt_engine.config import TrainConfig
 
 __all__ = ["LrSchedule", "make_optimizer"]
 

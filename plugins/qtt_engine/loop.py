@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 
 from qtt_core.data.protocol import IGNORE_INDEX
-from qtt_sam.engine.augment import Augmentation, draw_augmentation
-from qtt_sam.engine.cache import EmbeddingCache, SampleStore
-from qtt_sam.engine.losses import mask_loss
-from qtt_sam.engine.metrics import IoUAccumulator
-from qtt_sam.engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes
-from qtt_sam.engine.protocol import PromptableModel
-from qtt_sam.engine.trial import Trial
+from qtt_engine.augment import Augmentation, draw_augmentation
+from qtt_engine.cache import EmbeddingCache, SampleStore
+from qtt_engine.losses import mask_loss
+from qtt_engine.metrics import IoUAccumulator
+from qtt_engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes
+from qtt_engine.protocol import PromptableModel
+from qtt_engine.trial import Trial
 
 __all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "predict_label_maps", "train_epoch"]
 

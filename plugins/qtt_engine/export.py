@@ -25,12 +25,12 @@ from safetensors.torch import load_file, save_file
 
 from qtt_core.adapter import TunedModel
 from qtt_core.errors import UsageError
-from qtt_sam.engine.cache import EmbeddingCache
-from qtt_sam.engine.config import TrainConfig
-from qtt_sam.engine.loop import EngineContext, input_side, predict_label_maps
-from qtt_sam.engine.prompts import BoxPrompts
-from qtt_sam.engine.protocol import PromptableModel
-from qtt_sam.engine.trial import Trial, TrialState, build_model, trainable_state
+from qtt_engine.cache import EmbeddingCache
+from qtt_engine.config import TrainConfig
+from qtt_engine.loop import EngineContext, input_side, predict_label_maps
+from qtt_engine.prompts import BoxPrompts
+from qtt_engine.protocol import PromptableModel
+from qtt_engine.trial import Trial, TrialState, build_model, trainable_state
 
 __all__ = ["FORMAT", "TunedSegmenter", "export_trial", "load_tuned", "merged_state_dict"]
 

@@ -17,12 +17,12 @@ from qtt_core.errors import UsageError
 from qtt_core.files import write_atomic
 from qtt_core.precision import resolve_precision
 from qtt_core.space.identity import normalise_config
-from qtt_sam.engine.cache import EmbeddingCache, SampleStore
-from qtt_sam.engine.config import TrainConfig
-from qtt_sam.engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
-from qtt_sam.engine.metrics import IoUAccumulator
-from qtt_sam.engine.protocol import PromptableModel
-from qtt_sam.engine.trial import Trial, TrialState, build_trial, trainable_state
+from qtt_engine.cache import EmbeddingCache, SampleStore
+from qtt_engine.config import TrainConfig
+from qtt_engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
+from qtt_engine.metrics import IoUAccumulator
+from qtt_engine.protocol import PromptableModel
+from qtt_engine.trial import Trial, TrialState, build_trial, trainable_state
 
 __all__ = ["DEFAULT_OPTIONS", "EngineSession"]
 
@@ -178,13 +178,13 @@ class EngineSession(TuningSession):
         return sums.class_scores(list(self.request.data.class_names))
 
     def export(self, config_id: str, out_dir: Path, epoch: int | None = None, merged: bool | None = None) -> Path:
-        """Write ``config_id``'s tuned weights (see :mod:`qtt_sam.engine.export`).
+        """Write ``config_id``'s tuned weights (see :mod:`qtt_engine.export`).
 
         Args:
             epoch: None or the last epoch (its latest state), or its best validated epoch.
             merged: also write the full merged weights (default: the ``export_merged`` option).
         """
-        from qtt_sam.engine.export import export_trial
+        from qtt_engine.export import export_trial
 
         trial = self._require(config_id, epoch)
         state = self._kept_state(config_id, epoch)

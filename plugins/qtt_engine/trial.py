@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from qtt_sam.engine.config import LORA_TARGETS, TrainConfig
-from qtt_sam.engine.protocol import PromptableModel
-from qtt_sam.engine.schedule import LrSchedule, make_optimizer
+from qtt_engine.config import LORA_TARGETS, TrainConfig
+from qtt_engine.protocol import PromptableModel
+from qtt_engine.schedule import LrSchedule, make_optimizer
 
 if TYPE_CHECKING:
     from peft import LoraConfig
