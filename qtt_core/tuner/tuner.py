@@ -41,6 +41,7 @@ from qtt_core.registry import Registry
 from qtt_core.space import config_id, map_into_space, sample_configurations
 from qtt_core.tuner.clock import BudgetClock, Heartbeat, read_heartbeat
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
+from qtt_core.tuner.knowledge import check_knowledge, find_knowledge
 from qtt_core.tuner.progress import NullProgress, Progress
 from qtt_core.tuner.refit import RefitPlan, estimate_refit, open_refit, plan_refit, run_refit
 from qtt_core.tuner.rundir import RunDirectory
@@ -133,7 +134,7 @@ def tune(
     startup.mark("torch")  # imported by the device check, unless the caller had it
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
-        _check_knowledge(settings, registry)
+        check_knowledge(settings, registry)
     if resume:
         run = RunDirectory.create(out, settings.model, resume=True)
         state = run.read_json(run.state)
@@ -168,42 +169,6 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
     from qtt_core.data import load_dataset
 
     return load_dataset(data, split_seed=settings.seed, split_file=split_file, **dict(settings.data_options or {}))
-
-
-def _check_knowledge(settings: TuneSettings, registry: Registry) -> None:
-    """An unknown optimiser or extractor and bad ``predictors``/``meta_dataset`` stop here, before any file is written."""
-    optimizer = registry.optimizers.get(settings.optimizer)  # an unknown name lists the known ones
-    registry.extractors.get(settings.extractor)
-    _check_surrogate(settings, registry)
-    if settings.predictors is None:
-        return
-    if settings.meta_dataset:
-        raise UsageError("give --predictors or --meta-dataset, not both (--meta-dataset meta-trains predictors of its own)")
-    if not optimizer.uses_predictors:
-        raise UsageError(f"--predictors is for an optimiser that uses predictors (--optimizer quick); {settings.optimizer} does not")
-    from qtt_core.surrogates.pair import load_predictors_for
-
-    load_predictors_for(settings.predictors, registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model)))
-
-
-def _check_surrogate(settings: TuneSettings, registry: Registry) -> dict[str, Any]:
-    """``surrogate``'s specs by kind (at most one performance and one cost predictor), for an
-    optimiser that fits predictors in the run; ``{}`` without ``surrogate``."""
-    if settings.surrogate is None:
-        return {}
-    by_kind: dict[str, Any] = {}
-    for name in [n.strip() for n in settings.surrogate.split(",") if n.strip()]:
-        spec = registry.surrogates.get(name)
-        if spec.kind in by_kind:
-            raise UsageError(f"--surrogate names two {spec.kind} predictors ({by_kind[spec.kind].name}, {name}); give one of each kind at most")
-        by_kind[spec.kind] = spec
-    fits = settings.optimizer == "quick-nometa" or (settings.optimizer == "quick" and settings.meta_dataset)
-    if not fits:
-        raise UsageError(
-            f"--surrogate takes effect where the run fits the predictors: --optimizer quick with --meta-dataset, "
-            f"or --optimizer quick-nometa (not --optimizer {settings.optimizer}{' with shipped predictors' if settings.optimizer == 'quick' else ''})"
-        )
-    return by_kind
 
 
 def _check_parallel(settings: TuneSettings) -> None:
@@ -267,64 +232,6 @@ class _Run:
             log.info("the candidate pool holds %d of the meta-dataset's best configurations", len(recorded))
         return list(unique.values())[: self.settings.n_candidates]
 
-    def _knowledge(self, space) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
-        """What the optimiser starts from: ``(meta_train, options, best recorded configurations)``.
-
-        ``--meta-dataset``: meta-train on it. Else, for ``quick``: ``--predictors``, or the
-        predictors shipped for the model; or, for a model without its own, the performance predictor shipped for another
-        model on the same space, with a cost model learned from this run's epochs. Sets
-        ``self.predictors`` to a line saying which (also in the log and ``result.json``).
-        """
-        settings = self.settings
-        if settings.meta_dataset:
-            from qtt_core.metadataset.grouped import best_recorded_configs
-            from qtt_core.metadataset.io import read_meta_dataset
-            from qtt_core.surrogates.performance import TOP_CONFIGS
-
-            meta_train = read_meta_dataset(settings.meta_dataset, space)
-            self.predictors = f"meta-trained on {settings.meta_dataset}"
-            _warn_unknown_metafeatures(list(meta_train.feature_names), self.registry.extractors.get(settings.extractor))
-            return meta_train, self._surrogate_option(), best_recorded_configs(meta_train, TOP_CONFIGS)
-        if not self.registry.optimizers.get(settings.optimizer).uses_predictors:
-            return None, self._surrogate_option(), []
-        if settings.predictors:
-            from qtt_core.surrogates.pair import load_predictors_for
-
-            performance, cost = load_predictors_for(settings.predictors, space)
-            self.predictors = f"from {settings.predictors}"
-            _warn_unknown_metafeatures(performance.scaler.feature_names, self.registry.extractors.get(settings.extractor))
-            return None, {"predictors": (performance, cost)}, performance.top_configs
-        specs = [s for _, s in self.registry.meta_datasets.items() if s.predictors]
-        own = [s for s in specs if settings.model in s.models]
-        space_name = settings.space or self.adapter.default_space(settings.model)
-        same_space = [s for s in specs if s.space == space_name]
-        from qtt_core.surrogates import CostPredictor, load_predictors
-
-        if own:
-            performance, cost = load_predictors(own[0].predictors)
-            self.predictors = f"shipped with the plugin ({own[0].name})"
-        elif same_space:
-            performance, _ = load_predictors(same_space[0].predictors)
-            cost = CostPredictor(space, seed=settings.seed)
-            self.predictors = (
-                f"performance predictor of {same_space[0].name}'s meta-dataset (same space {space_name}); "
-                "cost learned from this run"
-            )
-        else:
-            log.warning("no meta-trained predictors for %s or its space: the optimiser learns from this run only", settings.model)
-            self.predictors = "none (learning from this run only)"
-            return None, {}, []
-        _warn_unknown_metafeatures(performance.scaler.feature_names, self.registry.extractors.get(settings.extractor))
-        return None, {"predictors": (performance, cost)}, performance.top_configs
-
-    def _surrogate_option(self) -> dict[str, Any]:
-        """``performance_factory``/``cost_factory`` of ``--surrogate`` (checked by :func:`_check_surrogate`), or nothing."""
-        specs = _check_surrogate(self.settings, self.registry)
-        if not specs:
-            return {}
-        self.predictors = f"{self.predictors or 'fitted on this run'} (surrogate {self.settings.surrogate})"
-        return {f"{kind}_factory": spec.factory for kind, spec in specs.items()}
-
     def _optimizer(self, space, candidates, metafeatures, meta_train, options) -> Optimizer:
         from qtt_core.optimizer.factory import make_optimizer
 
@@ -375,11 +282,12 @@ class _Run:
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
         mark("meta-features")
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
-        meta_train, options, best_recorded = self._knowledge(space)
+        knowledge = find_knowledge(settings, self.registry, self.adapter, space)
+        self.predictors = knowledge.description
         mark("predictors")
-        self.candidates = self._candidates(space, best_recorded)
+        self.candidates = self._candidates(space, knowledge.best_recorded)
         mark("candidates")
-        self.optimizer = self._optimizer(space, self.candidates, metafeatures, meta_train, options)
+        self.optimizer = self._optimizer(space, self.candidates, metafeatures, knowledge.meta_train, knowledge.options)
         self.metafeatures = metafeatures
         mark("optimiser")
         log.info("%d candidates from %s, optimiser %s, predictors: %s (%.1f s into the run)",
@@ -761,17 +669,6 @@ class _Run:
             log.info("no refit: the validation split is empty (it is the training split)")
         else:
             log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
-
-
-def _warn_unknown_metafeatures(known: list[str], extractor: Any) -> None:
-    """A warning when the predictors were meta-trained on meta-features the extractor does not give."""
-    missing = [name for name in known if name not in extractor.feature_names]
-    if missing:
-        log.warning(
-            "the predictors were meta-trained on meta-features extractor %r does not give (%s): they count as the "
-            "meta-training mean, so the predictions do not depend on this dataset through them",
-            extractor.name, ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
-        )
 
 
 def _per_class(scores: ClassScores | None) -> dict[str, Any] | None:

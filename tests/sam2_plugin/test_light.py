@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 from helpers import require_sam2
 
 require_sam2()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from helpers import require_sam2
 
 require_sam2()
