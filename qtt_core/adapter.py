@@ -76,6 +76,13 @@ class TrialFailed(RuntimeError):
         self.reason = reason
 
 
+def failure_reason(error: BaseException) -> str:
+    """Why a trial failed, in one line: a :class:`TrialFailed`'s reason, else the error's type and first line."""
+    reason = error.reason if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
+    lines = str(reason).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 @dataclass
 class SessionRequest:
     """Everything an adapter needs to open a tuning session.

@@ -5,15 +5,13 @@ results come back to the driver, which alone writes files. A job that raises is 
 result (``run_job`` never raises); a worker process that dies mid-job (killed, out of memory,
 its node lost) is started again up to ``max_retries`` times, then becomes a failed result.
 
-Workers build their own :class:`~qtt_core.registry.Registry`, so plugins reach them as
-importable module names: the driver's ``QTT_SEG_*`` variables (``QTT_SEG_PLUGINS``,
-``QTT_SEG_DISABLE_PLUGIN_AUTOLOAD``, ...) and ``PYTHONPATH`` travel with every task in its
-``runtime_env``. ``ray`` is imported only here, and only when this executor is built.
+Starting or joining Ray, the workers' environment (plugins load there as on the driver),
+resource checks and failure reasons are :mod:`qtt_core.ray_cluster`'s, shared with
+``tune --workers``. ``ray`` is imported only when this executor is built.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -23,12 +21,9 @@ from typing import Any
 from qtt_core.errors import UsageError
 from qtt_core.executor.base import Executor, Job, JobResult
 from qtt_core.executor.worker import run_job
+from qtt_core.ray_cluster import INSTALL_HINT, RayConnection, check_reachable, first_line, import_ray, worker_env
 
 __all__ = ["INSTALL_HINT", "RayExecutor"]
-
-INSTALL_HINT = "pip install 'qtt-seg[ray]'"
-#: environment variables that travel to the workers besides ``QTT_SEG_*``
-_FORWARDED_ENV = ("PYTHONPATH",)
 
 
 class RayExecutor(Executor):
@@ -61,15 +56,12 @@ class RayExecutor(Executor):
         plugins: Sequence[str] = (),
         env_vars: Mapping[str, str] | None = None,
     ):
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            raise UsageError(f"the ray executor needs Ray, which is not installed; {INSTALL_HINT}") from None
+        import_ray()
         if not cpus_per_job > 0:
             raise UsageError(f"cpus per job must be > 0, got {cpus_per_job}")
         if gpus_per_job < 0 or max_retries < 0:
             raise UsageError(f"gpus per job ({gpus_per_job}) and max retries ({max_retries}) must be >= 0")
-        _check_reachable(address)
+        check_reachable(address)
         self.address = address
         self.cpus_per_job = float(cpus_per_job)
         self.gpus_per_job = float(gpus_per_job)
@@ -77,7 +69,7 @@ class RayExecutor(Executor):
         self.num_cpus = num_cpus
         self.plugins = list(plugins)
         self.env_vars = dict(env_vars or {})
-        self._started = False
+        self.connection = RayConnection(address, num_cpus)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -87,31 +79,13 @@ class RayExecutor(Executor):
 
         if ray.is_initialized():
             return ray
-        options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-        try:
-            if self.address is None:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, **options)
-            else:
-                ray.init(address=self.address, **options)
-        except (ConnectionError, RuntimeError, ValueError) as error:
-            message = " ".join(str(error).split())[:200]
-            if self.address is None:
-                raise UsageError(f"a local Ray instance did not start ({message}); see `ray start --head` for why") from None
-            raise UsageError(
-                f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address"
-            ) from None
-        self._started = True
-        if self.address is None and self.gpus_per_job > ray.cluster_resources().get("GPU", 0):
-            raise UsageError(f"this machine has {ray.cluster_resources().get('GPU', 0):g} GPUs for Ray; lower --gpus-per-job {self.gpus_per_job:g}")
+        ray = self.connection.connect()
+        self.connection.check_room(1, self.cpus_per_job, self.gpus_per_job)
         return ray
 
     def close(self) -> None:
         """Shut Ray down (or disconnect from the cluster) if this executor started it."""
-        if self._started:
-            import ray
-
-            ray.shutdown()
-            self._started = False
+        self.connection.close()
 
     @property
     def threads(self) -> int:
@@ -135,17 +109,11 @@ class RayExecutor(Executor):
         """Whether workers already have this process's environment: a local instance this
         executor started, with nothing to add (no runtime environment: its workers start
         sooner, and the ones Ray starts in advance are used)."""
-        return self._started and self.address is None and not self.plugins and not self.env_vars
+        return self.connection.is_local and not self.plugins and not self.env_vars
 
     def worker_env(self) -> dict[str, str]:
         """Environment variables every task carries, so that plugins load as on the driver."""
-        from qtt_core.registry import PLUGINS_ENV
-
-        env = {k: v for k, v in os.environ.items() if k.startswith("QTT_SEG_") or k in _FORWARDED_ENV}
-        if self.plugins:
-            env[PLUGINS_ENV] = ",".join(filter(None, [env.get(PLUGINS_ENV, ""), *self.plugins]))
-        env.update(self.env_vars)
-        return env
+        return worker_env(plugins=self.plugins, env_vars=self.env_vars)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -187,11 +155,11 @@ class RayExecutor(Executor):
                     if attempt <= self.max_retries:
                         in_flight[task.remote(_portable(job), threads)] = (job, attempt + 1)
                         continue
-                    result = JobResult(job, "failed", reason=f"worker died {attempt} times: {_first_line(error)}")
+                    result = JobResult(job, "failed", reason=f"worker died {attempt} times: {first_line(error)}")
                 except exceptions.RuntimeEnvSetupError as error:
-                    raise UsageError(f"Ray workers cannot set up their environment ({_first_line(error)[:200]}); check the cluster's Python packages") from None
+                    raise UsageError(f"Ray workers cannot set up their environment ({first_line(error)[:200]}); check the cluster's Python packages") from None
                 except exceptions.RayError as error:
-                    result = JobResult(job, "failed", reason=f"{type(error).__name__}: {_first_line(error)}")
+                    result = JobResult(job, "failed", reason=f"{type(error).__name__}: {first_line(error)}")
                 result.job, result.attempts = job, attempt
                 yield result
         finally:
@@ -224,28 +192,3 @@ def _portable(job: Job) -> Job:
     if job.checkpoint and not Path(job.checkpoint).is_absolute() and Path(job.checkpoint).exists():
         changes["checkpoint"] = str(Path(job.checkpoint).resolve())
     return replace(job, **changes) if changes else job
-
-
-def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
-    """Fail fast on a ``HOST:PORT`` nobody listens at (``ray.init`` would retry for minutes).
-
-    Raises:
-        UsageError: the address is malformed or nothing answers there within ``timeout_s``.
-    """
-    import socket
-
-    if address is None or address in ("auto", "local") or "://" in address:
-        return
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
-            pass
-    except (OSError, ValueError) as error:
-        raise UsageError(
-            f"no Ray cluster answers at --address {address} ({error}); start one with `ray start --head` or give HOST:PORT of its head"
-        ) from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

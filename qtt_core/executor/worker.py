@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import SessionRequest
+from qtt_core.adapter import SessionRequest, failure_reason
 from qtt_core.executor.base import Job, JobResult
 
 __all__ = ["load_task", "run_job"]
@@ -54,5 +53,4 @@ def run_job(job: Job, registry: Any = None) -> JobResult:
                              f"stopped after {len(reports)} of {job.epochs} epochs")
         return JobResult(job, "ok", [r.score for r in reports], [r.cost_s for r in reports], metafeatures)
     except Exception as error:  # noqa: BLE001 - a job's failure is data, not a crash
-        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-        return JobResult(job, "failed", reason=str(reason).splitlines()[0] if reason else traceback.format_exc(limit=1))
+        return JobResult(job, "failed", reason=failure_reason(error))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import ClassScores, EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.adapter import ClassScores, EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.precision import resolve_precision
@@ -180,9 +180,9 @@ def _check_parallel(settings: TuneSettings) -> None:
     if settings.address and settings.executor != "ray":
         raise UsageError(f"--address {settings.address} needs --executor ray (the local executor runs in this process)")
     if settings.workers > 1 and settings.executor == "ray":
-        from qtt_core.tuner.workers import _import_ray
+        from qtt_core.ray_cluster import import_ray
 
-        _import_ray()  # not installed: the one-line error with the install command, now
+        import_ray("--executor ray")  # not installed: the one-line error with the install command, now
 
 
 def _log_to(path: Path) -> logging.Handler:
@@ -399,7 +399,7 @@ class _Run:
             try:
                 reports = session.train(ask.config_id, ask.config, ask.epoch, deadline=deadline)
             except Exception as error:  # noqa: BLE001 - a failing trial must not end the run
-                reason = error.reason if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
+                reason = failure_reason(error)
                 log.warning("configuration %s failed: %s", ask.config_id, reason)
                 log.debug("%s", traceback.format_exc())
                 self.optimizer.tell_failed(ask.config_id, reason)

@@ -22,7 +22,6 @@ the driver asks the trial again and :meth:`WorkerPool.restart` replaces the work
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import time
 from abc import ABC, abstractmethod
@@ -32,15 +31,15 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TrialFailed, TuningSession
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Ask
+from qtt_core.ray_cluster import RayConnection, check_reachable, first_line, import_ray, worker_env
 
-__all__ = ["RAY_INSTALL_HINT", "TrialOutcome", "WorkerPool", "make_worker_pool", "train_trial"]
+__all__ = ["TrialOutcome", "WorkerPool", "make_worker_pool", "train_trial"]
 
 log = logging.getLogger("qtt_seg.tune")
 
-RAY_INSTALL_HINT = "pip install 'qtt-seg[ray]'"
 #: seconds that stopping the Ray workers and shutting a local instance down take: trials on Ray
 #: get a deadline that much earlier, so that the final phase still fits the budget
 RAY_STOP_S = 2.0
@@ -48,8 +47,6 @@ RAY_STOP_S = 2.0
 CLOSE_WAIT_S = 2.0
 #: replacements of one lost worker before the pool runs without it
 MAX_RESTARTS = 2
-#: environment variables that travel to Ray workers besides ``QTT_SEG_*`` (plugins load there as here)
-_FORWARDED_ENV = ("PYTHONPATH",)
 
 
 @dataclass
@@ -84,8 +81,7 @@ def train_trial(session: TuningSession, config_id: str, config: Mapping[str, Any
     try:
         return session.train(config_id, dict(config), to_epoch, deadline=deadline), ""
     except Exception as error:  # noqa: BLE001 - a failing trial must not end the run
-        reason = error.reason if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
-        return [], str(reason).splitlines()[0] if reason else type(error).__name__
+        return [], failure_reason(error)
     finally:
         session.release(config_id)  # the next worker continues from the saved state
 
@@ -215,34 +211,22 @@ class RayWorkerPool(WorkerPool):
         num_cpus: int | None = None,
     ):
         super().__init__(workers)
-        self.ray = _import_ray()
+        self.ray = import_ray("--executor ray")
         if not cpus_per_job > 0 or gpus_per_job < 0:
             raise UsageError(f"cpus per job must be > 0 and gpus per job >= 0, got {cpus_per_job} and {gpus_per_job}")
+        check_reachable(address)
         self.adapter, self.request, self.load_data = adapter, replace(request, data=None), load_data
-        self.address, self.num_cpus = address, num_cpus
+        self.connection = RayConnection(address, num_cpus)
         self.cpus_per_job, self.gpus_per_job = float(cpus_per_job), float(gpus_per_job)
         self._actors: list[Any] = []
         self._in_flight: dict[Any, tuple[int, Ask]] = {}
-        self._started_ray = False
 
     def start(self) -> None:
-        ray = self.ray
-        if not ray.is_initialized():
-            try:
-                if self.address is None:
-                    ray.init(num_cpus=self.num_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-                else:
-                    ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
-            except (ConnectionError, ValueError) as error:
-                message = " ".join(str(error).split())[:200]
-                raise UsageError(f"cannot reach a Ray cluster at {self.address!r} ({message}); start one with `ray start --head` or fix --address") from None
-            self._started_ray = True
-        cpus = ray.cluster_resources().get("CPU", 0.0)
-        if self.workers * self.cpus_per_job > cpus:
-            log.warning("%d workers x %g CPUs do not fit the cluster's %g CPUs; the others wait for room", self.workers, self.cpus_per_job, cpus)
+        ray = self.connection.connect()
+        self.connection.check_room(self.workers, self.cpus_per_job, self.gpus_per_job)
         options: dict[str, Any] = {"num_cpus": self.cpus_per_job, "num_gpus": self.gpus_per_job, "max_restarts": 0}
-        if self.address is not None:  # a cluster's workers get the plugin environment; a local instance inherits it
-            options["runtime_env"] = {"env_vars": _worker_env(self.cpus_per_job)}  # (and reuses its prestarted workers)
+        if self.connection.address is not None:  # a cluster's workers get the plugin environment; a local instance
+            options["runtime_env"] = {"env_vars": worker_env(threads=int(self.cpus_per_job))}  # inherits it (and its prestarted workers)
         self._actor_class = ray.remote(_TrialActor).options(**options)
         self._actors = [self._new_actor() for _ in range(self.workers)]
 
@@ -274,16 +258,14 @@ class RayWorkerPool(WorkerPool):
                 reports, reason = self.ray.get(ref)
                 outcomes.append(TrialOutcome(worker, ask, reports, reason))
             except self.ray.exceptions.RayError as error:  # the actor died (killed, out of memory)
-                outcomes.append(TrialOutcome(worker, ask, [], f"worker {worker} died: {_first_line(error)}", True))
+                outcomes.append(TrialOutcome(worker, ask, [], f"worker {worker} died: {first_line(error)}", True))
         return outcomes
 
     def close(self) -> None:
         for handle in self._actors:
             self.ray.kill(handle)
         self._actors, self._in_flight = [], {}
-        if self._started_ray:
-            self.ray.shutdown()
-            self._started_ray = False
+        self.connection.close()
 
 
 class _TrialActor:
@@ -327,23 +309,3 @@ def make_worker_pool(
     if executor == "ray":
         return RayWorkerPool(workers, adapter, request, load_data, address=address, **ray_options)
     raise UsageError(f"unknown executor {executor!r}; use local or ray")
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise UsageError(f"--executor ray needs Ray, which is not installed; {RAY_INSTALL_HINT}") from None
-    return ray
-
-
-def _worker_env(cpus_per_job: float) -> dict[str, str]:
-    """What every actor's environment carries: plugins load as on the driver, torch's thread count."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("QTT_SEG_") or k in _FORWARDED_ENV}
-    env["OMP_NUM_THREADS"] = str(max(1, int(cpus_per_job)))
-    return env
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
