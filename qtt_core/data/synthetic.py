@@ -1,19 +1,57 @@
 """Generated segmentation tasks: families of procedural scenes with known masks.
 
 A task family is a recipe (shapes, classes, size, noise, texture) and a seed gives one
-dataset of it. They let the meta-dataset builder and the demo run without any download.
+dataset of it, held in memory (:class:`InMemoryData`). They let the meta-dataset builder and
+the demo run without any download.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
 from qtt_core.data.protocol import SPLIT_NAMES
 
-__all__ = ["SceneRecipe", "TASK_FAMILIES", "generate_task"]
+__all__ = ["InMemoryData", "InMemorySplit", "SceneRecipe", "TASK_FAMILIES", "generate_task"]
+
+
+@dataclass
+class InMemorySplit:
+    """Images (``N`` arrays ``H x W x 3`` uint8) and label maps (``H x W`` uint8)."""
+
+    images: list[np.ndarray]
+    masks: list[np.ndarray]
+    names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def image(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        return _resize(self.images[index], size, nearest=False)
+
+    def mask(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        return _resize(self.masks[index], size, nearest=True)
+
+    def name(self, index: int) -> str:
+        return self.names[index] if self.names else f"sample{index:04d}"
+
+
+@dataclass
+class InMemoryData:
+    """A dataset held in memory, with named splits."""
+
+    splits: dict[str, InMemorySplit]
+    class_names: list[str]
+    num_channels: int = 3
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def split(self, name: str) -> InMemorySplit:
+        return self.splits[name]
 
 
 @dataclass(frozen=True)
@@ -56,10 +94,8 @@ TASK_FAMILIES: dict[str, SceneRecipe] = {
 }
 
 
-def generate_task(recipe: SceneRecipe, seed: int = 0):
-    """A dataset of ``recipe`` (an :class:`qtt_core.testing.InMemoryData`), deterministic in ``seed``."""
-    from qtt_core.testing.data import InMemoryData, InMemorySplit
-
+def generate_task(recipe: SceneRecipe, seed: int = 0) -> InMemoryData:
+    """A dataset of ``recipe``, deterministic in ``seed``."""
     rng = np.random.default_rng(seed)
     splits = {}
     for split, count in zip(SPLIT_NAMES, recipe.counts, strict=True):
@@ -122,3 +158,12 @@ def _scene(recipe: SceneRecipe, rng: np.random.Generator) -> tuple[np.ndarray, n
     if recipe.grey:
         image[:] = image.mean(axis=2, keepdims=True)
     return np.clip(image, 0, 255).astype(np.uint8), mask
+
+
+def _resize(array: np.ndarray, size: tuple[int, int] | None, nearest: bool) -> np.ndarray:
+    if size is None or tuple(array.shape[:2]) == tuple(size):
+        return array
+    from PIL import Image
+
+    resample = Image.NEAREST if nearest else Image.BILINEAR
+    return np.asarray(Image.fromarray(array).resize((size[1], size[0]), resample))

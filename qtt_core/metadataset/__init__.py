@@ -13,7 +13,6 @@ from qtt_core.metadataset.named import (
     PUBLISHED_QTT_SEG_URL,
     fetch_meta_dataset_file,
     load_named_meta_dataset,
-    published_meta_dataset_spec,
 )
 from qtt_core.metadataset.table import MetaDataset
 
@@ -24,7 +23,6 @@ __all__ = [
     "detect_format",
     "fetch_meta_dataset_file",
     "load_named_meta_dataset",
-    "published_meta_dataset_spec",
     "read_meta_dataset",
     "to_frame",
     "write_meta_dataset",

@@ -1,10 +1,11 @@
-"""Meta-datasets by name (contributed through the ``qtt_meta_datasets`` hook) and the published file."""
+"""Meta-datasets by name (contributed through the ``qtt_meta_datasets`` hook) and the published file's URL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qtt_core.checkpoints import fetch_checkpoint
 from qtt_core.errors import UsageError
 from qtt_core.metadataset.io import read_meta_dataset
 from qtt_core.metadataset.table import MetaDataset
@@ -17,7 +18,6 @@ __all__ = [
     "PUBLISHED_QTT_SEG_URL",
     "fetch_meta_dataset_file",
     "load_named_meta_dataset",
-    "published_meta_dataset_spec",
 ]
 
 #: the meta-dataset the QTT-SEG authors published (SAM 2.1 hiera-tiny, 8+ datasets), pinned to a commit
@@ -25,20 +25,6 @@ PUBLISHED_QTT_SEG_URL = (
     "https://raw.githubusercontent.com/ds-brx/QTT-SEG/be2d1451ab579e45c9a652b73efb588151b666d9/"
     "src/finetune_wrapper/finetuning_results_sam.csv"
 )
-
-
-def published_meta_dataset_spec() -> MetaDatasetSpec:
-    """A spec for the authors' published file, downloadable from :data:`PUBLISHED_QTT_SEG_URL`.
-
-    A plugin (or the core's built-in plugin) may return it from ``qtt_meta_datasets``.
-    """
-    return MetaDatasetSpec(
-        name="qtt-seg-published",
-        models=("sam2.1-hiera-tiny",),
-        space="qtt-seg-sam2",
-        url=PUBLISHED_QTT_SEG_URL,
-        description="QTT-SEG authors' recorded SAM 2 fine-tuning runs (published CSV)",
-    )
 
 
 def load_named_meta_dataset(registry: Registry, name: str, cache_dir: str | Path | None = None) -> MetaDataset:
@@ -65,16 +51,8 @@ def fetch_meta_dataset_file(spec: MetaDatasetSpec, cache_dir: str | Path | None 
     """Download ``spec.url`` into the cache through the core's file fetcher (``qtt_core.checkpoints``).
 
     Raises:
-        UsageError: the fetcher is not available in this install, or the download failed
-            (offline: the message says where to put the file by hand).
+        UsageError: the download failed (offline: the message says where to put the file by hand).
     """
-    try:
-        from qtt_core.checkpoints import fetch_checkpoint
-    except ImportError:
-        raise UsageError(
-            f"meta-dataset {spec.name!r} must be downloaded from {spec.url}, but this install has no "
-            "file fetcher (qtt_core.checkpoints); download it by hand and pass the file"
-        ) from None
     filename = spec.url.rsplit("/", 1)[-1] if spec.url else f"{spec.name}.csv"
     return Path(
         fetch_checkpoint(

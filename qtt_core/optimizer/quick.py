@@ -38,7 +38,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import _log_ei_helper  # the stable log-EI of LogExpectedImprovement
+# private, but the public LogExpectedImprovement takes one posterior per candidate (``N x 1 x d``),
+# which repeats the deep-kernel GP's work per candidate; pyproject bounds botorch to versions that
+# have it, and tests/optimizer/test_quick.py checks it still equals LogExpectedImprovement
+from botorch.acquisition.analytic import _log_ei_helper
 from ConfigSpace import ConfigurationSpace
 
 from qtt_core.errors import UsageError
@@ -418,10 +421,8 @@ class QuickTuneOptimizer(Optimizer):
             overall = float(np.max(mean))
         return np.where(np.isnan(thresholds), overall, thresholds)
 
-    def _ask_for(self, index: int, info: dict[str, Any], X: torch.Tensor | None = None) -> Ask:
-        if X is None:
-            X = self._next_inputs(np.array([index]))
-        mean, _ = self.performance.predict(X)
+    def _ask_for(self, index: int, info: dict[str, Any]) -> Ask:
+        mean, _ = self.performance.predict(self._next_inputs(np.array([index])))
         return Ask(
             config_id=self.pool.ids[index],
             config=dict(self.pool.configs[index]),

@@ -14,7 +14,7 @@ from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 
-from qtt_core.space.loading import hyperparameter_values
+from qtt_core.space.values import hyperparameter_values
 
 __all__ = ["count_valid_configurations"]
 

@@ -21,7 +21,7 @@ from ConfigSpace import ConfigurationSpace
 
 from qtt_core.errors import UsageError
 from qtt_core.space.identity import normalise_config
-from qtt_core.space.loading import hyperparameter_values
+from qtt_core.space.values import hyperparameter_values
 
 __all__ = ["SpaceEncoder"]
 

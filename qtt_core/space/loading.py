@@ -9,9 +9,11 @@ from typing import Any
 from ConfigSpace import ConfigurationSpace
 
 from qtt_core.errors import UsageError
+from qtt_core.space.counting import count_valid_configurations
+from qtt_core.space.values import hyperparameter_values
 from qtt_core.specs import SearchSpaceSpec
 
-__all__ = ["builtin_space_specs", "describe_space", "hyperparameter_values", "load_space_file"]
+__all__ = ["builtin_space_specs", "describe_space", "load_space_file"]
 
 
 def load_space_file(path: str | Path) -> ConfigurationSpace:
@@ -61,31 +63,8 @@ def _first_comment(path: Path) -> str:
     return ""
 
 
-def hyperparameter_values(hp: Any) -> list[Any]:
-    """Every value a finite hyperparameter can take, in order.
-
-    Raises:
-        UsageError: the hyperparameter is continuous (its values cannot be counted).
-    """
-    kind = type(hp).__name__
-    if kind == "CategoricalHyperparameter":
-        return list(hp.choices)
-    if kind == "OrdinalHyperparameter":
-        return list(hp.sequence)
-    if kind == "UniformIntegerHyperparameter":
-        return list(range(int(hp.lower), int(hp.upper) + 1))
-    if kind == "Constant":
-        return [hp.value]
-    raise UsageError(
-        f"hyperparameter {hp.name!r} is {kind}: qtt-seg spaces need finitely many values; "
-        "use an ordinal or categorical hyperparameter"
-    )
-
-
 def describe_space(name: str, space: ConfigurationSpace) -> dict[str, Any]:
     """A JSON-ready description: name, exact size, hyperparameters with values and conditions."""
-    from qtt_core.space.counting import count_valid_configurations
-
     conditions: dict[str, list[str]] = {}
     for condition in space.conditions:
         for child in _condition_children(condition):

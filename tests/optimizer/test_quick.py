@@ -6,13 +6,17 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from botorch.acquisition.analytic import LogExpectedImprovement
 
 from qtt_core.errors import UsageError
+from qtt_core.optimizer import quick
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.optimizer.quick import QuickTuneOptimizer
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, sample_configurations
 from qtt_core.surrogates import meta_train_predictors
+from qtt_core.surrogates.dkl import DeepKernelGP
 from qtt_core.testing import MockCostPredictor, MockPerformancePredictor, synthetic_curve, synthetic_meta_dataset
 
 MAX_EPOCHS = 5
@@ -216,3 +220,22 @@ def test_the_configuration_in_training_is_kept_unless_another_is_predicted_bette
     optimizer = QuickTuneOptimizer(pool, space, {}, max_epochs=MAX_EPOCHS, seed=0, predictors=predictors, switch_margin=margin)
     optimizer.tell(kept, 1, 0.60, 10.0)
     assert optimizer.ask(remaining_s=100.0).config_id == {"kept": kept, "challenger": challenger}[expected]
+
+
+def test_log_ei_is_botorchs_public_log_expected_improvement(space, pool, monkeypatch):
+    """quick.py uses BoTorch's private ``_log_ei_helper`` over chunked joint posteriors (the public
+    ``LogExpectedImprovement`` takes one posterior per candidate); both must give the same numbers."""
+    monkeypatch.setattr(quick, "ACQUISITION_CHUNK", 7)  # several chunks, the last one short
+    optimizer = mock_quick(space, pool, acquisition="ei")
+    rows = optimizer.pool.active()
+    X = optimizer._inputs_at(rows, optimizer._target_epochs(rows, None))  # N x d
+    torch.manual_seed(0)
+    train_X = torch.rand(12, X.shape[-1], dtype=torch.float64)
+    model = DeepKernelGP(train_X, torch.rand(12, 1, dtype=torch.float64), X.shape[-1], hidden=(8,), embedding_dim=2).eval()
+    optimizer.performance.model, optimizer.performance.score_scale = model, 0.8
+    best_f = np.random.default_rng(0).uniform(-3.0, 3.0, len(rows))  # per candidate, some far above every mean
+    ours = optimizer._log_expected_improvement(X, best_f)
+    with torch.no_grad():
+        public = LogExpectedImprovement(model, best_f=torch.as_tensor(best_f / 0.8).unsqueeze(-1))(X.unsqueeze(-2))
+    assert np.isfinite(ours).all() and ours.min() < -10  # the stable branch is exercised
+    np.testing.assert_allclose(ours, public.numpy(), rtol=0, atol=1e-9)
