@@ -164,7 +164,9 @@ def _too_large(path: Path, error: Image.DecompressionBombError) -> UsageError:
 def _read_tiff(path: Path) -> np.ndarray:
     try:
         import tifffile
-
+    except ImportError:
+        raise UsageError(f"{path} is a TIFF that Pillow cannot decode; install tifffile to read it (pip install 'qtt-seg[tiff]')") from None
+    try:
         array = np.asarray(tifffile.imread(path, key=0))
     except Exception as error:  # noqa: BLE001 - any decoder failure is the file's fault
         raise UsageError(f"{path} cannot be read as an image ({_reason(error, path)}); replace or remove it") from None

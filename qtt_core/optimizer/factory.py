@@ -15,7 +15,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.specs import OptimizerSpec
 
@@ -66,7 +65,6 @@ def make_optimizer(
 
     Raises:
         UnknownNameError: ``name`` is not registered (the message lists the names).
-        UsageError: ``quick``/``quick-nometa`` asked for but not available in this install.
     """
     if registry is None:
         from qtt_core.registry import Registry
@@ -113,10 +111,11 @@ def _grouped(*, candidates, space, metafeatures, meta_train, max_epochs, seed, *
 
 
 def _quick(*, candidates, space, metafeatures, meta_train, max_epochs, seed, meta_learned: bool, **options) -> Optimizer:
-    quick_class = _quick_tune_class()
+    from qtt_core.optimizer.quick import QuickTuneOptimizer
+
     if not meta_learned:
         options, meta_train = {**options, "predictors": None}, None
-    return quick_class(candidates, space, metafeatures, max_epochs, seed, meta_train=meta_train, **options)
+    return QuickTuneOptimizer(candidates, space, metafeatures, max_epochs, seed, meta_train=meta_train, **options)
 
 
 def meta_trained_predictors(
@@ -132,18 +131,6 @@ def meta_trained_predictors(
     """
     if name != "quick":
         return None
-    _quick_tune_class()  # the clear error when Quick-Tune is not installed
     from qtt_core.surrogates.pair import meta_train_predictors
 
     return meta_train_predictors(meta_train, space, seed=seed)
-
-
-def _quick_tune_class() -> type[Optimizer]:
-    try:
-        from qtt_core.optimizer.quick import QuickTuneOptimizer
-    except ImportError as error:
-        raise UsageError(
-            f"the Quick-Tune optimiser is not available in this install ({error}); "
-            "use --optimizers random,portfolio"
-        ) from None
-    return QuickTuneOptimizer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -133,19 +132,10 @@ def test_factory_builds_baselines_and_rejects_unknown_names(candidates):
         make_optimizer("bohb", **common)
 
 
-def test_factory_says_when_quick_tune_is_not_installed(candidates, monkeypatch):
-    monkeypatch.setitem(sys.modules, "qtt_core.optimizer.quick", None)  # import fails
-    with pytest.raises(UsageError, match="not available"):
-        make_optimizer("quick", candidates=candidates, space=synthetic_space(), metafeatures=None, meta_train=None, max_epochs=3, seed=0)
-
-
-def test_only_quick_meta_trains_shared_predictors(monkeypatch):
+def test_only_quick_meta_trains_shared_predictors():
     meta = synthetic_meta_dataset(n_datasets=2, n_configs=5)
     for name in ("random", "portfolio", "quick-nometa"):
         assert meta_trained_predictors(name, meta_train=meta, space=synthetic_space(), seed=0) is None
-    monkeypatch.setitem(sys.modules, "qtt_core.optimizer.quick", None)
-    with pytest.raises(UsageError, match="not available"):
-        meta_trained_predictors("quick", meta_train=meta, space=synthetic_space(), seed=0)
 
 
 def test_grouped_portfolios_order_by_what_runs_sharing_a_few_values_did_elsewhere():
