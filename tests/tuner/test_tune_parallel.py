@@ -46,8 +46,10 @@ def test_two_workers_keep_the_budget_and_train_twice_as_much(tmp_path):
     rows = list(csv.DictReader((run / "trials.csv").open()))
     _check_epochs(rows)
     assert sum(t["fidelity"] for t in payload["trials"]) == len(rows)
-    # two at once: the epochs' summed seconds exceed the wall time they were trained in
-    assert sum(float(r["cost_s"]) for r in rows) > max(float(r["elapsed_s"]) for r in rows) * 1.3
+    # two at once: the epochs' summed seconds exceed the wall time they were trained in (from the
+    # first epoch's start to the last one's end, so a slow start-up on a busy machine does not count)
+    window_s = max(float(r["elapsed_s"]) for r in rows) - min(float(r["elapsed_s"]) - float(r["cost_s"]) for r in rows)
+    assert sum(float(r["cost_s"]) for r in rows) > window_s * 1.3
     for name in ("config.yaml", "state.json", "run.log", "plots/incumbent.png", "plots/curves.png"):
         assert (run / name).is_file(), name
     assert json.loads((run / "state.json").read_text())["optimizer"]["pending"] == {}
