@@ -88,7 +88,7 @@ class SessionRequest:
     """Everything an adapter needs to open a tuning session.
 
     Attributes:
-        model: a model name this adapter provides (e.g. ``"sam-vit-b"``).
+        model: a model name this adapter provides.
         data: the dataset with its splits (a :class:`qtt_core.data.SegmentationData`).
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         checkpoint: a local checkpoint file, or None to fetch the model's default.

@@ -105,7 +105,7 @@ class MetaDatasetSpec:
     """A recorded meta-dataset, and optionally predictors meta-trained on it.
 
     Attributes:
-        name: registry name, e.g. ``"sam-nano"``.
+        name: registry name, e.g. ``"my-model-runs"``.
         models: the model names whose tuning runs it describes.
         space: the name of the search space its configurations belong to.
         path: a local file (CSV or Parquet), or None when only ``url`` is known.

@@ -9,6 +9,7 @@ dependency look installed.
 from __future__ import annotations
 
 import ast
+import re
 import importlib.machinery
 import sys
 from pathlib import Path
@@ -201,3 +202,25 @@ def test_the_cycle_finder_counts_deferred_imports_when_asked(tmp_path):
     (tmp_path / "pkg" / "c.py").write_text("import pkg.b\n")
     assert _import_cycles(_import_graph(tmp_path, "pkg")) == []
     assert _import_cycles(_import_graph(tmp_path, "pkg", deferred=True)) == [["pkg.a", "pkg.b"]]
+
+
+def test_the_core_names_no_plugins_model_space_or_meta_dataset():
+    """Plugins declare their models, spaces and meta-datasets; the core must not know them."""
+    from qtt_core.registry import DEFAULT_PLUGINS, Registry
+
+    names = {
+        name
+        for info in Registry().plugins()
+        if info.name not in DEFAULT_PLUGINS
+        for key in ("models", "search_spaces", "meta_datasets")
+        for name in info.contributes.get(key, [])
+    }
+    assert {"sam-nano", "sam-tiny"} <= names  # the SAM plugin is registered in the test session
+    core = Path(__file__).resolve().parents[1] / "qtt_core"
+    found = sorted(
+        f"{path.relative_to(core.parent)}: {name}"
+        for path in core.rglob("*.py")
+        for name in names
+        if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", path.read_text())
+    )
+    assert not found, found

@@ -17,7 +17,7 @@ over starting what cannot finish. In the replay on the recorded SAM 2 runs (8 da
 out in turn, one predictor seed) it lowered the mean normalised regret at 60/120/180 s from
 0.180/0.102/0.068 (next epoch) to 0.166/0.089/0.054; since the predictors learn a dataset's
 scale faster (``SCALE_PRIOR_WEIGHT``) the two are about equal there (5 seeds: 0.146/0.085/0.060
-against 0.145/0.076/0.058), and on sam-nano's recorded runs ``"budget"`` is ahead at 120 s.
+against 0.145/0.076/0.058), and on the default SAM plugin model's recorded runs ``"budget"`` is ahead at 120 s.
 
 Trials in flight (parallel workers, see :mod:`qtt_core.optimizer.base`) are never asked
 again until told, and the acquisition accounts for them with the *kriging believer*: for
