@@ -26,24 +26,23 @@ import dataclasses
 import functools
 import logging
 import math
-import shutil
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import ClassScores, EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
+from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.precision import resolve_precision
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, map_into_space, sample_configurations
 from qtt_core.tuner.clock import BudgetClock, Heartbeat, read_heartbeat
+from qtt_core.tuner.final import REPORT_RESERVE_S, FinalPhase, TuneResult, _device, _per_class
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
 from qtt_core.tuner.knowledge import check_knowledge, find_knowledge
 from qtt_core.tuner.progress import NullProgress, Progress
-from qtt_core.tuner.refit import RefitPlan, estimate_refit, open_refit, plan_refit, run_refit
+from qtt_core.tuner.refit import RefitPlan, plan_refit
 from qtt_core.tuner.rundir import RunDirectory
 from qtt_core.tuner.settings import TuneSettings
 from qtt_core.tuner.startup import StartupTimer
@@ -52,46 +51,10 @@ __all__ = ["TuneResult", "tune"]
 
 log = logging.getLogger("qtt_seg.tune")
 
-#: seconds kept back for writing plots, trials.csv and result.json
-REPORT_RESERVE_S = 4.0
 #: seconds past the training deadline that parallel workers may take to stop at a step boundary
 STRAGGLER_GRACE_S = 2.0
 #: settings a resume takes from its own call (where and how it runs), not from the saved run
 RUNTIME_SETTINGS = ("device", "precision", "workers", "executor", "address", "cpus_per_job", "gpus_per_job")
-
-
-@dataclass
-class TuneResult:
-    """What a run produced; ``result.json`` holds the same fields."""
-
-    run_dir: Path
-    model: str
-    budget_s: float
-    elapsed_s: float
-    best_config: dict[str, Any] | None
-    best_config_id: str | None
-    val_iou: float | None
-    test_iou: float | None
-    zero_shot_val_iou: float
-    zero_shot_test_iou: float
-    n_trials: int
-    trials: list[dict[str, Any]] = field(default_factory=list)
-    weights: str | None = None
-    optimizer: str = ""
-    predictors: str = ""
-    refit: dict[str, Any] | None = None
-    best_epoch: int | None = None
-    precision: str = ""
-    test_iou_per_class: dict[str, float | None] | None = None
-    test_dice_per_class: dict[str, float | None] | None = None
-    zero_shot_test_iou_per_class: dict[str, float | None] | None = None
-    zero_shot_test_dice_per_class: dict[str, float | None] | None = None
-    startup: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
-        payload["run_dir"] = str(self.run_dir)
-        return payload
 
 
 def tune(
@@ -277,7 +240,7 @@ class _Run:
         if self.state.get("phase") == "final":  # resumed after the search: no optimiser, no workers
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
             self.metafeatures, self.candidates, self.optimizer = self.state["metafeatures"], self.state["candidates"], None
-            return self._finish(None)
+            return FinalPhase(self).finish(None)
         mark = self.startup.mark
         metafeatures = self.state.get("metafeatures") or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
         mark("meta-features")
@@ -307,7 +270,7 @@ class _Run:
             else:
                 self._parallel_loop(session, pool)
                 pool.close()  # stops the workers: the final evaluation has the machine to itself
-            return self._finish(session)
+            return FinalPhase(self).finish(session)
         finally:
             session.close()
 
@@ -540,159 +503,8 @@ class _Run:
         self.run.write_json(self.run.state, self.state)
         self.run.write_csv(self.run.trials, [r.__dict__ for r in self.history.rows], ROW_COLUMNS)
 
-    def _finish(self, session: TuningSession | None) -> TuneResult:
-        """The final phase: refit, test score and export of the best validated epoch, report files.
-
-        Each step is recorded in the state when done (``phase``, then ``final``), so a resume
-        neither searches again nor repeats a finished step; the weights replace ``weights/``
-        in one rename, with ``refit.json`` beside them only when refitted. ``session`` is the
-        search's (None on a resume in the final phase: opened when needed).
-        """
-        from qtt_core.tuner.report import write_plots
-
-        self.state["phase"] = "final"
-        self._save()
-        zero = self.state["zero_shot"]
-        best = self.history.incumbent()
-        final = self.state.get("final")
-        if final is None:
-            final = self._final_model(session, best) if best else {"test_iou": None, "weights": None, "refit": None}
-            self.state["final"] = final
-            self._save()
-        if not final.get("reported"):
-            if final["weights"]:
-                self._overlays(Path(final["weights"]))
-            write_plots(self.history, zero["val"], self.run.plots, final.get("test_per_class"), zero.get("test_per_class"))
-            final["reported"] = True
-            self._save()
-        result = TuneResult(
-            run_dir=self.run.root,
-            model=self.settings.model,
-            budget_s=self.settings.budget_s,
-            elapsed_s=0.0,
-            best_config=self.history.configs[best.config_id] if best else None,
-            best_config_id=best.config_id if best else None,
-            val_iou=best.score if best else None,
-            test_iou=final["test_iou"],
-            zero_shot_val_iou=zero["val"],
-            zero_shot_test_iou=zero["test"],
-            n_trials=len(self.history.configs),
-            trials=self.history.trials(),
-            weights=final["weights"],
-            optimizer=self.settings.optimizer,
-            predictors=self.predictors,
-            refit=final["refit"],
-            best_epoch=best.epoch if best else None,
-            precision=self.request.precision,
-            startup=self.state.get("startup", []),
-            **_per_class_fields(final.get("test_per_class"), "test"),
-            **_per_class_fields(zero.get("test_per_class"), "zero_shot_test"),
-        )
-        result.elapsed_s = round(self.clock.elapsed_s(), 3)
-        self.run.write_json(self.run.result, result.to_json())
-        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(result.test_iou), zero["test"])
-        return result
-
-    def _final_model(self, session: TuningSession | None, best: EpochRow) -> dict[str, Any]:
-        """Refit (when planned), test score and export of ``best``: ``{"test_iou", "weights", "refit"}``."""
-        searched = session if session is not None else self.adapter.open_session(self.request)
-        try:
-            final, refit = self._refit(searched, best)
-            epoch = None if refit is not None else best.epoch  # a refit trained to that epoch: its last
-            try:
-                test_iou = final.score(best.config_id, "test", epoch=epoch)
-                per_class = _per_class(final.class_scores(best.config_id, "test", epoch=epoch))
-                shutil.rmtree(self.run.partial_weights, ignore_errors=True)
-                exported = Path(final.export(best.config_id, self.run.partial_weights, epoch=epoch))
-                if refit is not None:  # beside the adapter's files: what this model trained on
-                    self.run.write_json(exported / "refit.json", {
-                        **refit, "trained_on": "train + val",
-                        "note": "validation scores in the adapter's files are on pairs this model trained on; "
-                                "result.json's val_iou is the search's, from the model trained on train alone",
-                    })
-                weights = self.run.publish_weights() / exported.relative_to(self.run.partial_weights)
-            finally:
-                if final is not searched:
-                    final.close()
-        finally:
-            if searched is not session:
-                searched.close()
-        return {"test_iou": test_iou, "weights": str(weights), "refit": refit, "test_per_class": per_class}
-
-    def _overlays(self, weights: Path) -> None:
-        """Overlays of the test split, when the time left holds them (they are a courtesy, never fatal)."""
-        from qtt_core.tuner.overlays import write_overlays
-
-        needed_s = self.state["zero_shot"]["test_eval_s"] * self.history.slowdown() + REPORT_RESERVE_S / 2
-        if self.clock.remaining_s() < needed_s:
-            log.info("no overlays: %.1f s left, they need about %.1f s", self.clock.remaining_s(), needed_s)
-            return
-        try:
-            tuned = self.adapter.load_tuned(weights, device=_device(self.settings.device))
-            write_overlays(tuned, self.data.split("test"), self.run.overlays)
-        except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
-            log.warning("overlays could not be drawn: %s", error)
-
-    def _refit(self, session: TuningSession, best: EpochRow) -> tuple[TuningSession, dict[str, Any] | None]:
-        """The session holding the final model: a refit on train + val when planned and done, else ``session``.
-
-        The plan is saved in the state before it trains and marked done after, so a resume
-        reopens a finished refit (whatever time is left) and never mixes the two models.
-        """
-        request = dataclasses.replace(self.request, workdir=self.run.sessions / "refit")
-        recorded = self.state.get("refit") or {}
-        if recorded.get("done") and recorded["config_id"] == best.config_id and recorded["epochs"] == best.epoch:
-            reopened = open_refit(self.adapter, request, best.config_id, best.epoch)
-            if reopened is not None:
-                log.info("the refit of %s had finished; its model is used", best.config_id)
-                return reopened, {k: recorded[k] for k in ("pairs", "epochs", "seconds")}
-        plan = self._refit_plan()
-        if plan is None:
-            if self.settings.refit:
-                self._log_no_refit()
-            return session, None
-        session.release(best.config_id)  # the searched model's state stays on disk, for the fallback
-        self.state["refit"] = {**dataclasses.asdict(plan), "done": False}
-        self._save()
-        started = time.monotonic()
-        refitted = run_refit(self.adapter, request, plan, self.history.configs[best.config_id], self.clock.deadline(self._end_reserve_s()))
-        if refitted is None:
-            return session, None
-        info = {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
-        self.state["refit"].update(info, done=True)
-        self._save()
-        return refitted, info
-
-    def _log_no_refit(self) -> None:
-        costly = estimate_refit(self.history, *self._refit_inputs())
-        if costly is None:
-            log.info("no refit: the validation split is empty (it is the training split)")
-        else:
-            log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
-
-
-def _per_class(scores: ClassScores | None) -> dict[str, Any] | None:
-    """``{"iou": {class: value}, "dice": {...}}`` for the run state, or None when not computed."""
-    return None if scores is None else {"iou": scores.iou, "dice": scores.dice}
-
-
-def _per_class_fields(per_class: dict[str, Any] | None, prefix: str) -> dict[str, Any]:
-    """``{prefix}_iou_per_class`` and ``{prefix}_dice_per_class`` of :class:`TuneResult`."""
-    per_class = per_class or {}
-    return {f"{prefix}_iou_per_class": per_class.get("iou"), f"{prefix}_dice_per_class": per_class.get("dice")}
-
-
 def _identity(value: Any) -> Any:
     return value
 
 
-def _device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
