@@ -1,51 +1,17 @@
-"""Small in-memory segmentation datasets, generated deterministically."""
+"""Small in-memory segmentation datasets, generated deterministically.
+
+:class:`InMemoryData` and :class:`InMemorySplit` live in :mod:`qtt_core.data.synthetic` (the
+generated task families return them too) and are re-exported here for tests and plugin authors.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from qtt_core.data.protocol import SPLIT_NAMES
+from qtt_core.data.synthetic import InMemoryData, InMemorySplit
 
 __all__ = ["InMemoryData", "InMemorySplit", "make_shapes_data"]
-
-
-@dataclass
-class InMemorySplit:
-    """Images (``N`` arrays ``H x W x 3`` uint8) and label maps (``H x W`` uint8)."""
-
-    images: list[np.ndarray]
-    masks: list[np.ndarray]
-    names: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def image(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        return _resize(self.images[index], size, nearest=False)
-
-    def mask(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        return _resize(self.masks[index], size, nearest=True)
-
-    def name(self, index: int) -> str:
-        return self.names[index] if self.names else f"sample{index:04d}"
-
-
-@dataclass
-class InMemoryData:
-    """A dataset held in memory, with named splits."""
-
-    splits: dict[str, InMemorySplit]
-    class_names: list[str]
-    num_channels: int = 3
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def split(self, name: str) -> InMemorySplit:
-        return self.splits[name]
 
 
 def make_shapes_data(
@@ -91,12 +57,3 @@ def _scene(rng: np.random.Generator, size: tuple[int, int], num_classes: int) ->
         colour = np.array([60 + 60 * label, 200 - 40 * label, 120]) % 256
         image[region] = colour + rng.normal(0, 10, size=(int(region.sum()), 3))
     return np.clip(image, 0, 255).astype(np.uint8), mask
-
-
-def _resize(array: np.ndarray, size: tuple[int, int] | None, nearest: bool) -> np.ndarray:
-    if size is None or tuple(array.shape[:2]) == tuple(size):
-        return array
-    from PIL import Image
-
-    resample = Image.NEAREST if nearest else Image.BILINEAR
-    return np.asarray(Image.fromarray(array).resize((size[1], size[0]), resample))
