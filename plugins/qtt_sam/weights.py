@@ -36,8 +36,8 @@ def weights_path(arch: SamArchitecture, checkpoint: str | Path | None) -> Path |
         path = WEIGHTS_DIR / arch.checkpoint_file
         if not path.is_file():
             raise UsageError(
-                f"{arch.name} weights {path} are missing; create them with "
-                f"'python -m qtt_sam.nano.pretrain --out DIR --export {path}' or pass --checkpoint PATH"
+                f"{arch.name} weights {path} are missing; create them from a checkout of qtt-seg with "
+                f"'python -m tools.sam_nano.pretrain --out DIR --export {path}' or pass --checkpoint PATH"
             )
         return path
     return fetch_checkpoint(arch.checkpoint_file, arch.checkpoint_url, arch.checkpoint_sha256)

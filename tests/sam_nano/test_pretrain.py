@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from qtt_sam.architectures import build_sam, get_architecture
-from qtt_sam.nano import pretrain as pretraining
-from qtt_sam.nano.pretrain import PretrainConfig, export_weights, pretrain
+from qtt_sam.weights import WEIGHTS_DIR
+from tools.sam_nano import pretrain as pretraining
+from tools.sam_nano.pretrain import PretrainConfig, export_weights, pretrain
 
-SHIPPED = Path(pretraining.__file__).resolve().parents[1] / "assets" / "sam_nano.safetensors"
+SHIPPED = WEIGHTS_DIR / "sam_nano.safetensors"
 TINY = PretrainConfig(model="sam-tiny", steps=3, batch_size=2, prompts_per_image=2, warmup_steps=1)
 
 
@@ -127,7 +126,7 @@ def test_exported_weights_are_fp16_with_segment_anything_keys(tmp_path):
     assert torch.allclose(fresh.mask_decoder.iou_token.weight, sam.mask_decoder.iou_token.weight, atol=1e-3)
 
 
-@pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not there (made by python -m qtt_sam.nano.pretrain)")
+@pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not there (made by python -m tools.sam_nano.pretrain)")
 def test_shipped_weights_load_strictly_into_sam_nano_and_are_small():
     assert SHIPPED.stat().st_size < 15 * 1024 * 1024
     state = load_file(str(SHIPPED))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from qtt_sam.nano import scenes
-from qtt_sam.nano.scenes import SCENE_SIZE, make_sample, make_scene, mask_box
+from tools.sam_nano import scenes
+from tools.sam_nano.scenes import SCENE_SIZE, make_sample, make_scene, mask_box
 
 
 @pytest.fixture(scope="module")

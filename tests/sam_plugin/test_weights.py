@@ -54,7 +54,7 @@ def test_missing_local_checkpoint_names_the_path(tmp_path):
 
 def test_sam_nano_loads_its_fp16_safetensors_from_the_weights_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(qtt_sam.weights, "WEIGHTS_DIR", tmp_path)
-    with pytest.raises(UsageError, match=r"sam_nano\.safetensors are missing; create them with 'python -m qtt_sam\.nano\.pretrain"):
+    with pytest.raises(UsageError, match=r"sam_nano\.safetensors are missing; create them from a checkout of qtt-seg with 'python -m tools\.sam_nano\.pretrain"):
         SamWrapper("sam-nano").build()
     trained = build_sam(get_architecture("sam-nano"), seed=3)
     save_file({k: v.half().contiguous() for k, v in trained.state_dict().items()}, str(tmp_path / "sam_nano.safetensors"))

@@ -1,8 +1,7 @@
-"""sam-nano, the offline default model: its pretraining data, pretraining command and quality check.
+"""sam-nano, the offline default model: :mod:`qtt_sam.nano.meta` registers its shipped
+meta-dataset and predictors (``assets/``).
 
-- :mod:`qtt_sam.nano.scenes`: procedural scenes with box prompts, deterministic by (seed, index);
-- :mod:`qtt_sam.nano.pretrain`: ``python -m qtt_sam.nano.pretrain`` (resumable, fixed seed);
-- :mod:`qtt_sam.nano.evaluate`: ``python -m qtt_sam.nano.evaluate`` (zero-shot IoU vs box filling).
-
-How the shipped weights were made: NOTE.md beside this file and ``qtt_sam/assets/README.md``.
+The weights in ``assets/sam_nano.safetensors`` were made by the pretraining tools in
+``tools/sam_nano/`` of a checkout of the repository; they are not installed with the package.
+How: ``tools/sam_nano/README.md`` and ``qtt_sam/assets/README.md``.
 """

@@ -21,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
+from qtt_engine.prompts import boxes_from_mask
+
 __all__ = ["NETWORK_SHARE", "SCENE_SIZE", "TISSUE_SHARE", "Scene", "SceneSample", "make_sample", "make_scene", "mask_box", "pick_targets"]
 
 SCENE_SIZE = 256  # pixels, side of every generated image
@@ -58,10 +60,10 @@ class SceneSample:
 
 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """Tight bounding box ``(x0, y0, x1, y1)`` of a non-empty ``H x W`` mask, inclusive, pixels."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
+    """Tight bounding box ``(x0, y0, x1, y1)`` of a non-empty ``H x W`` mask, inclusive, pixels:
+    the engine's box prompt (:func:`qtt_engine.prompts.boxes_from_mask`) as integers."""
+    x0, y0, x1, y1 = boxes_from_mask(np.asarray(mask, bool).view(np.uint8)).boxes[0]
+    return int(x0), int(y0), int(x1), int(y1)
 
 
 # ---------------------------------------------------------------- noise and textures

@@ -1,9 +1,13 @@
 """Zero-shot quality check of ``sam-nano`` on the real sets, against filling the prompt box.
 
-    python -m qtt_sam.nano.evaluate --weights plugins/qtt_sam/assets/sam_nano.safetensors \
+    python -m tools.sam_nano.evaluate --weights plugins/qtt_sam/assets/sam_nano.safetensors \
         [--data-root ../shared/data/real] [--limit 50] [--json results.json]
 
-For every image the ground-truth boxes are prompts, in two ways:
+(from the repository root of a checkout; the tools are not installed with qtt-seg).
+
+For every image the ground-truth boxes are prompts (the engine's tight boxes,
+:func:`qtt_engine.prompts.boxes_from_mask`, with ``x1, y1`` at the right/bottom edge as in
+pretraining), in two ways:
 - ``per-mask``: one box around the whole foreground, scored against the whole mask;
 - ``per-component``: one box per connected component (8-connected, at least 0.1 % of the
   image), each scored against its component.
@@ -15,7 +19,8 @@ and thresholded at logit 0:
 - ``multimask``: of the three ambiguity-aware outputs (``multimask_output=True``), the one with
   the highest IoU predicted by the model's own IoU head (segment-anything's way of answering an
   ambiguous prompt, as ``SamPredictor`` does by default; no ground truth is used to choose).
-The baseline fills the prompt box. Scores are IoUs averaged over prompts.
+The baseline fills the prompt box. Scores are IoUs (:class:`qtt_engine.metrics.IoUAccumulator`
+of each prompt alone) averaged over prompts.
 
 The real sets are read by a tiny PIL reader, with each set's documented mask encoding:
 isbi2012_membrane (membranes are the dark label value: foreground = label < 128),
@@ -37,10 +42,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy import ndimage
 from segment_anything.modeling import Sam
 
 from qtt_core.errors import UsageError
+from qtt_engine.metrics import IoUAccumulator
+from qtt_engine.prompts import boxes_from_mask
 from qtt_sam.architectures import build_sam, get_architecture
 
 __all__ = ["SetScore", "component_boxes", "evaluate_set", "load_nano", "mask_boxes", "read_real_set", "REAL_SETS"]
@@ -112,28 +118,32 @@ def read_real_set(root: Path, name: str) -> Iterator[tuple[str, np.ndarray, np.n
 # ---------------------------------------------------------------- prompts and scores
 
 
-def _box(mask: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float32)  # x0, y0, x1, y1 (exclusive)
+def _prompts(mask: np.ndarray, per_component: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The engine's box prompts of an ``H x W`` bool mask as ``K x 4`` boxes ``(x0, y0, x1, y1)``
+    (pixels, x1/y1 exclusive) and ``K`` ``H x W`` bool targets."""
+    prompts = boxes_from_mask(np.asarray(mask, bool).view(np.uint8), per_component)
+    boxes = prompts.boxes.copy()
+    boxes[:, 2:] += 1  # inclusive pixel index -> right/bottom edge
+    return boxes, list(prompts.targets)
 
 
 def mask_boxes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """One box ``1 x 4`` ``(x0, y0, x1, y1)`` (pixels, x1/y1 exclusive) around all of ``mask``."""
-    return _box(mask)[None], [mask]
+    return _prompts(mask, per_component=False)
 
 
 def component_boxes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Boxes ``K x 4`` (pixels) and masks of the 8-connected components of ``mask`` (small ones dropped)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    min_area = MIN_COMPONENT_FRACTION * mask.size
-    areas = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
-    parts = [labels == k + 1 for k in range(count) if areas[k] >= min_area]
-    return (np.stack([_box(p) for p in parts]) if parts else np.zeros((0, 4), np.float32)), parts
+    boxes, parts = _prompts(mask, per_component=True)
+    keep = [k for k, part in enumerate(parts) if part.sum() >= MIN_COMPONENT_FRACTION * mask.size]
+    return boxes[keep], [parts[k] for k in keep]
 
 
 def _iou(pred: np.ndarray, target: np.ndarray) -> float:
-    union = np.logical_or(pred, target).sum()
-    return float(np.logical_and(pred, target).sum() / union) if union else 1.0
+    """IoU of two ``H x W`` bool masks (1.0 when both are empty)."""
+    accumulator = IoUAccumulator(num_classes=1)
+    accumulator.update(np.asarray(pred, bool).view(np.uint8), np.asarray(target, bool).view(np.uint8))
+    return accumulator.score()
 
 
 def _box_fill(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -206,11 +216,11 @@ def load_nano(weights: Path) -> Sam:
 
 
 def _default_data_root() -> Path:
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "real"
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qtt_sam.nano.evaluate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.sam_nano.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--data-root", type=Path, default=_default_data_root())
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")

@@ -1,15 +1,19 @@
 """Pretraining of ``sam-nano`` on procedural scenes with box prompts (resumable, fixed seed).
 
-    python -m qtt_sam.nano.pretrain --out DIR --steps N [--batch-size 8] [--seed 0] [--resume]
-    python -m qtt_sam.nano.pretrain --out DIR --export-only --export sam_nano.safetensors
+    python -m tools.sam_nano.pretrain --out DIR --steps N [--batch-size 8] [--seed 0] [--resume]
+    python -m tools.sam_nano.pretrain --out DIR --export-only --export sam_nano.safetensors
+
+(from the repository root of a checkout; the tools are not installed with qtt-seg).
 
 The whole SAM (image encoder, prompt encoder, mask decoder; segment-anything's modules) is
-trained end to end: AdamW, linear warmup then cosine decay (timm), loss = BCE + dice on the
-mask logits upsampled to ``loss_scale`` x the input size (targets area-averaged to it; half the
-input size by default, as the shipped weights were trained; at the full size thin structures such as
-1-2 px membranes keep hard 0/1 targets), plus the IoU head's MSE against the IoU its masks actually
-reach. Both decoder paths are trained: the single-mask output (``multimask_output=False``,
-used with box prompts) and the three multimask outputs (the smallest of their losses, as SAM).
+trained end to end: AdamW, linear warmup then cosine decay (timm), loss = BCE + dice (the
+engine's ``bce_dice``, :func:`qtt_engine.losses.mask_loss`) on the mask logits upsampled to
+``loss_scale`` x the input size (targets area-averaged to it; half the input size by default,
+as the shipped weights were trained; at the full size thin structures such as 1-2 px membranes
+keep hard 0/1 targets), plus the IoU head's MSE against the IoU its masks actually reach. Box
+prompts are the engine's tight boxes (:func:`qtt_engine.prompts.boxes_from_mask`). Both
+decoder paths are trained: the single-mask output (``multimask_output=False``, used with box
+prompts) and the three multimask outputs (the smallest of their losses, as SAM).
 
 The data of step ``t`` are the scenes ``t * B ... t * B + B - 1`` of the stream ``seed`` and the
 box jitter is drawn from ``(seed, t)``; with the model and optimizer state saved every
@@ -33,8 +37,10 @@ import torch.nn.functional as F
 from segment_anything.modeling import Sam
 from timm.scheduler import CosineLRScheduler
 
+from qtt_engine.losses import mask_loss
+from qtt_engine.prompts import boxes_from_mask
 from qtt_sam.architectures import SamArchitecture, build_sam, get_architecture
-from qtt_sam.nano.scenes import NETWORK_SHARE, TISSUE_SHARE, make_scene, mask_box, pick_targets
+from tools.sam_nano.scenes import NETWORK_SHARE, TISSUE_SHARE, make_scene, pick_targets
 
 __all__ = ["PretrainConfig", "export_weights", "main", "pretrain", "train_step_loss"]
 
@@ -106,8 +112,7 @@ def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torc
             target = (F.interpolate(target[None], size=(image_size, image_size), mode="area")[0] >= 0.5).float()
         kept = target.flatten(1).sum(1) > 0
         target = target[kept]
-        box = torch.tensor([mask_box(m.numpy() > 0) for m in target], dtype=torch.float32).reshape(-1, 4)
-        box[:, 2:] += 1  # inclusive pixel index -> right/bottom edge
+        box = _box_edges(target)
         side = (box[:, 2:] - box[:, :2]).repeat(1, 2)
         noise = torch.from_numpy(jitter_rng.normal(0, config.box_jitter, box.shape).astype(np.float32))
         max_shift = 16 * scale  # pixels
@@ -116,6 +121,17 @@ def make_batch(config: PretrainConfig, step: int, image_size: int) -> tuple[torc
         boxes.append(box.clamp(0, image_size))
         masks.append(target)
     return torch.stack(images), boxes, masks
+
+
+def _box_edges(masks: torch.Tensor) -> torch.Tensor:
+    """``K x 4`` float32 boxes ``(x0, y0, x1, y1)`` around ``K x S x S`` non-empty 0/1 masks, in pixels:
+    the engine's tight box prompts (:func:`qtt_engine.prompts.boxes_from_mask`, one mask at a
+    time as masks may overlap after resizing) with ``x1, y1`` moved to the right/bottom edge (+1),
+    the convention sam-nano was pretrained with."""
+    boxes = [boxes_from_mask(mask.numpy().astype(np.uint8)).boxes for mask in masks]
+    box = torch.from_numpy(np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32))
+    box[:, 2:] += 1  # inclusive pixel index -> right/bottom edge
+    return box
 
 
 # ---------------------------------------------------------------- loss
@@ -128,17 +144,26 @@ def _mask_losses(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tens
         logits: ``K x M x L x L`` mask logits; target: ``K x 1 x L x L`` in [0, 1] (soft at thin edges).
 
     Returns:
-        loss ``K x M`` (BCE + dice), iou ``K x M`` of the thresholded masks (no gradient).
+        loss ``K x M``: the engine's ``bce_dice`` of each output alone (every pixel valid), so that
+        the best multimask output can be picked; iou ``K x M``: of the outputs thresholded at 0
+        against the soft target (no gradient; the IoU head's regression target).
     """
-    bce = F.binary_cross_entropy_with_logits(logits, target.expand_as(logits), reduction="none").mean((-1, -2))
-    prob = logits.sigmoid()
-    target_sum = target.sum((-1, -2))
-    dice = 1 - (2 * (prob * target).sum((-1, -2)) + 1) / (prob.sum((-1, -2)) + target_sum + 1)
-    with torch.no_grad():
-        hard = (logits > 0).float()
-        inter = (hard * target).sum((-1, -2))
-        iou = inter / (hard.sum((-1, -2)) + target_sum - inter).clamp(min=1e-6)
-    return bce + dice, iou
+    valid = torch.ones_like(target[0, 0])
+    loss = torch.stack([torch.stack([mask_loss("bce_dice", output[None], target[k], valid) for output in outputs])
+                        for k, outputs in enumerate(logits)])
+    return loss, _reached_iou(logits.detach(), target)
+
+
+def _reached_iou(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``K x M`` IoU of ``K x M x L x L`` logits thresholded at 0 against ``K x 1 x L x L`` targets in [0, 1].
+
+    Not :class:`qtt_engine.metrics.IoUAccumulator`: that one sums hard label maps over a split on
+    the CPU; this is one value per output, on the training device, against the soft
+    (area-averaged) targets the loss sees; the shipped weights were trained with it.
+    """
+    hard = (logits > 0).float()
+    inter = (hard * target).sum((-1, -2))
+    return inter / (hard.sum((-1, -2)) + target.sum((-1, -2)) - inter).clamp(min=1e-6)
 
 
 def train_step_loss(sam: Sam, images: torch.Tensor, boxes: list[torch.Tensor], masks: list[torch.Tensor],
@@ -335,7 +360,7 @@ def _load_checkpoint_model(out: Path) -> tuple[Sam, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qtt_sam.nano.pretrain", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.sam_nano.pretrain", description=__doc__.split("\n\n")[0])
     defaults = PretrainConfig()
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder (last.pt)")
     parser.add_argument("--steps", type=int, default=defaults.steps)
