@@ -85,19 +85,19 @@ class FinalPhase:
         """
         from qtt_core.tuner.report import write_plots
 
-        self.r.state["phase"] = "final"
+        self.r.state.phase = "final"
         self.r._save()
-        zero = self.r.state["zero_shot"]
+        zero = self.r.state.zero_shot
         best = self.r.history.incumbent()
-        final = self.r.state.get("final")
+        final = self.r.state.final
         if final is None:
             final = self._final_model(session, best) if best else {"test_iou": None, "weights": None, "refit": None}
-            self.r.state["final"] = final
+            self.r.state.final = final
             self.r._save()
         if not final.get("reported"):
             if final["weights"]:
                 self._overlays(Path(final["weights"]))
-            write_plots(self.r.history, zero["val"], self.r.run.plots, final.get("test_per_class"), zero.get("test_per_class"))
+            write_plots(self.r.history, zero.val, self.r.run.plots, final.get("test_per_class"), zero.test_per_class)
             final["reported"] = True
             self.r._save()
         result = TuneResult(
@@ -109,8 +109,8 @@ class FinalPhase:
             best_config_id=best.config_id if best else None,
             val_iou=best.score if best else None,
             test_iou=final["test_iou"],
-            zero_shot_val_iou=zero["val"],
-            zero_shot_test_iou=zero["test"],
+            zero_shot_val_iou=zero.val,
+            zero_shot_test_iou=zero.test,
             n_trials=len(self.r.history.configs),
             trials=self.r.history.trials(),
             weights=final["weights"],
@@ -119,13 +119,13 @@ class FinalPhase:
             refit=final["refit"],
             best_epoch=best.epoch if best else None,
             precision=self.r.request.precision,
-            startup=self.r.state.get("startup", []),
+            startup=self.r.state.startup,
             **_per_class_fields(final.get("test_per_class"), "test"),
-            **_per_class_fields(zero.get("test_per_class"), "zero_shot_test"),
+            **_per_class_fields(zero.test_per_class, "zero_shot_test"),
         )
         result.elapsed_s = round(self.r.clock.elapsed_s(), 3)
         self.r.run.write_json(self.r.run.result, result.to_json())
-        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(result.test_iou), zero["test"])
+        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(result.test_iou), zero.test)
         return result
 
     def _final_model(self, session: TuningSession | None, best: EpochRow) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class FinalPhase:
         """Overlays of the test split, when the time left holds them (they are a courtesy, never fatal)."""
         from qtt_core.tuner.overlays import write_overlays
 
-        needed_s = self.r.state["zero_shot"]["test_eval_s"] * self.r.history.slowdown() + REPORT_RESERVE_S / 2
+        needed_s = self.r.state.zero_shot.test_eval_s * self.r.history.slowdown() + REPORT_RESERVE_S / 2
         if self.r.clock.remaining_s() < needed_s:
             log.info("no overlays: %.1f s left, they need about %.1f s", self.r.clock.remaining_s(), needed_s)
             return
@@ -175,7 +175,7 @@ class FinalPhase:
         reopens a finished refit (whatever time is left) and never mixes the two models.
         """
         request = dataclasses.replace(self.r.request, workdir=self.r.run.sessions / "refit")
-        recorded = self.r.state.get("refit") or {}
+        recorded = self.r.state.refit or {}
         if recorded.get("done") and recorded["config_id"] == best.config_id and recorded["epochs"] == best.epoch:
             reopened = open_refit(self.r.adapter, request, best.config_id, best.epoch)
             if reopened is not None:
@@ -187,14 +187,14 @@ class FinalPhase:
                 self._log_no_refit()
             return session, None
         session.release(best.config_id)  # the searched model's state stays on disk, for the fallback
-        self.r.state["refit"] = {**dataclasses.asdict(plan), "done": False}
+        self.r.state.refit = {**dataclasses.asdict(plan), "done": False}
         self.r._save()
         started = time.monotonic()
         refitted = run_refit(self.r.adapter, request, plan, self.r.history.configs[best.config_id], self.r.clock.deadline(self.r._end_reserve_s()))
         if refitted is None:
             return session, None
         info = {"pairs": plan.pairs, "epochs": plan.epochs, "seconds": round(time.monotonic() - started, 3)}
-        self.r.state["refit"].update(info, done=True)
+        self.r.state.refit.update(info, done=True)
         self.r._save()
         return refitted, info
 

@@ -46,6 +46,7 @@ from qtt_core.tuner.refit import RefitPlan, plan_refit
 from qtt_core.tuner.rundir import RunDirectory
 from qtt_core.tuner.settings import TuneSettings
 from qtt_core.tuner.startup import StartupTimer
+from qtt_core.tuner.state import RunState, ZeroShot
 
 __all__ = ["TuneResult", "tune"]
 
@@ -100,17 +101,17 @@ def tune(
         check_knowledge(settings, registry)
     if resume:
         run = RunDirectory.create(out, settings.model, resume=True)
-        state = run.read_json(run.state)
+        state = RunState.from_json(run.read_json(run.state))
         runtime = {name: getattr(settings, name) for name in RUNTIME_SETTINGS}
-        settings = dataclasses.replace(TuneSettings.from_dict(state["settings"]), **runtime)
+        settings = dataclasses.replace(TuneSettings.from_dict(state.settings), **runtime)
         clock.budget_s = settings.budget_s
-        clock.spent_before_s = max(float(state.get("elapsed_s", 0.0)), read_heartbeat(run.heartbeat))
+        clock.spent_before_s = max(float(state.elapsed_s), read_heartbeat(run.heartbeat))
         dataset = _load_data(data, settings, run.split if run.split.is_file() else None)
     else:
         RunDirectory.check_new(out)
         dataset = _load_data(data, settings, None)  # bad data stops here, before any file is written
         run = RunDirectory.create(out, settings.model, resume=False)
-        run.write_json(run.state, {"settings": settings.to_dict()})  # resumable from the first second
+        run.write_json(run.state, RunState(settings=settings.to_dict()).to_json())  # resumable from the first second
         if hasattr(dataset, "save_split"):
             dataset.save_split(run.split)
     adapter = registry.adapter_for(settings.model)
@@ -168,7 +169,7 @@ class _Run:
         self.startup = startup or StartupTimer(clock, resumed=resume)
         self.data_path = data_path
         self.released: list[str] = []  # trials in flight when the run was killed (asked again)
-        self.state: dict[str, Any] = run.read_json(run.state)
+        self.state = RunState.from_json(run.read_json(run.state))
         if resume:
             log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
         self.settings = settings
@@ -178,15 +179,15 @@ class _Run:
         encoding = getattr(self.data, "encoding", None)
         if encoding is not None:  # how the masks were read: a wrong guess shows here, not in the scores
             log.info("masks: %s; background: %s; classes: %s", encoding.description, encoding.background, ", ".join(self.data.class_names))
-        self.history = History.from_state(self.state["history"]) if "history" in self.state else History()
+        self.history = History.from_state(self.state.history) if self.state.history is not None else History()
 
     # -- set-up -------------------------------------------------------------------------------
 
     def _candidates(self, space, best_recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The space's default, the meta-dataset's best configurations mapped into the space,
         then sampled ones: ``n_candidates`` distinct configurations (kept in the run state)."""
-        if "candidates" in self.state:
-            return self.state["candidates"]
+        if self.state.candidates is not None:
+            return self.state.candidates
         default = dict(space.get_default_configuration())
         recorded = [c for c in (map_into_space(config, space) for config in best_recorded) if c is not None]
         sampled = sample_configurations(space, self.settings.n_candidates, seed=self.settings.seed)
@@ -202,8 +203,8 @@ class _Run:
             self.settings.optimizer, candidates=candidates, space=space, metafeatures=metafeatures, meta_train=meta_train,
             max_epochs=self.settings.max_epochs, seed=self.settings.seed, registry=self.registry, **options,
         )
-        if "optimizer" in self.state:
-            optimizer.load_state_dict(self.state["optimizer"])
+        if self.state.optimizer is not None:
+            optimizer.load_state_dict(self.state.optimizer)
             self.released = optimizer.release_pending()  # their workers died with the killed run
             if self.released:
                 log.info("%d trials were in flight when the run stopped; they are asked again", len(self.released))
@@ -215,10 +216,10 @@ class _Run:
         import qtt_core.tuner.report  # noqa: F401 - matplotlib's import is paid before the reserve is measured
 
         settings = self.settings
-        self.predictors = self.state.get("predictors", "")
+        self.predictors = self.state.predictors
         if not self.run.config.is_file():
             self.run.write_yaml(self.run.config, settings.to_dict())
-        final = self.state.get("phase") == "final"
+        final = self.state.phase == "final"
         pool = self._worker_pool() if settings.workers > 1 and not final else None
         if pool is None and settings.executor != "local" and not final:
             log.info("one worker: trials train in this process (--executor %s needs --workers 2 or more)", settings.executor)
@@ -237,12 +238,12 @@ class _Run:
             workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
             precision=resolve_precision(settings.precision, _device(settings.device)),
         )
-        if self.state.get("phase") == "final":  # resumed after the search: no optimiser, no workers
+        if self.state.phase == "final":  # resumed after the search: no optimiser, no workers
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
-            self.metafeatures, self.candidates, self.optimizer = self.state["metafeatures"], self.state["candidates"], None
+            self.metafeatures, self.candidates, self.optimizer = self.state.metafeatures, self.state.candidates, None
             return FinalPhase(self).finish(None)
         mark = self.startup.mark
-        metafeatures = self.state.get("metafeatures") or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
+        metafeatures = self.state.metafeatures or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
         mark("meta-features")
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         knowledge = find_knowledge(settings, self.registry, self.adapter, space)
@@ -275,7 +276,7 @@ class _Run:
             session.close()
 
     def _zero_shot(self, session: TuningSession) -> None:
-        if "zero_shot" in self.state:
+        if self.state.zero_shot is not None:
             return
         started = time.monotonic()
         val = session.zero_shot_score("val")
@@ -285,10 +286,10 @@ class _Run:
         # final phase: a test evaluation, overlays and export (about another test pass, measured
         # here; the validation pass above also paid for building the model), and the report files
         reserve_s = 2.5 * test_s + REPORT_RESERVE_S
-        self.state["zero_shot"] = {
-            "val": val, "test": test, "test_eval_s": test_s, "reserve_s": reserve_s, "build_and_val_s": middle - started,
-            "test_per_class": _per_class(session.class_scores(None, "test")),
-        }
+        self.state.zero_shot = ZeroShot(
+            val=val, test=test, test_eval_s=test_s, reserve_s=reserve_s, build_and_val_s=middle - started,
+            test_per_class=_per_class(session.class_scores(None, "test")),
+        )
         log.info("zero-shot IoU: val %.4f, test %.4f (%.1f s); %.1f s reserved for the end", val, test, test_s, reserve_s)
         self.progress.update(zero_shot=val)
 
@@ -332,7 +333,7 @@ class _Run:
     def _refit_inputs(self) -> tuple[int, int, float]:
         """Training and validation pairs, and the seconds a new session needs to build the model."""
         n_train, n_val = (len(self.data.split(name)) for name in ("train", "val"))
-        return n_train, n_val, self.state["zero_shot"].get("build_and_val_s", 0.0)
+        return n_train, n_val, self.state.zero_shot.build_and_val_s
 
     def _search_deadline(self, extra_s: float = 0.0) -> float:
         """When training in the search stops: the end reserve and the planned refit's time remain.
@@ -344,7 +345,7 @@ class _Run:
 
     def _end_reserve_s(self) -> float:
         """Seconds kept for the final evaluation, export and report, scaled by the slowdown seen."""
-        return self.state["zero_shot"]["reserve_s"] * self.history.slowdown()
+        return self.state.zero_shot.reserve_s * self.history.slowdown()
 
     def _loop(self, session: TuningSession) -> None:
         """One trial at a time in this process; each ask is saved as in flight before it trains."""
@@ -383,7 +384,7 @@ class _Run:
         """Before each trial: the first one ends this process's set-up (kept in the state)."""
         record = self.startup.first_epoch()
         if record is not None:
-            self.state["startup"] = [*self.state.get("startup", []), record]
+            self.state.startup = [*self.state.startup, record]
 
     def _worker_pool(self) -> Any:
         """The workers of a parallel run: sessions on the run's ``sessions/`` folder (absolute paths)."""
@@ -491,16 +492,13 @@ class _Run:
         self.progress.update(trials=len(self.history.configs), incumbent=best.score if best else None)
 
     def _save(self) -> None:
-        self.state.update(
-            settings=self.settings.to_dict(),
-            elapsed_s=self.clock.elapsed_s(),
-            metafeatures=self.metafeatures,
-            candidates=self.candidates,
-            optimizer=self.optimizer.state_dict() if self.optimizer is not None else self.state["optimizer"],
-            history=self.history.to_state(),
-            predictors=self.predictors,
-        )
-        self.run.write_json(self.run.state, self.state)
+        state = self.state
+        state.settings, state.elapsed_s = self.settings.to_dict(), self.clock.elapsed_s()
+        state.metafeatures, state.candidates, state.predictors = self.metafeatures, self.candidates, self.predictors
+        if self.optimizer is not None:
+            state.optimizer = self.optimizer.state_dict()
+        state.history = self.history.to_state()
+        self.run.write_json(self.run.state, state.to_json())
         self.run.write_csv(self.run.trials, [r.__dict__ for r in self.history.rows], ROW_COLUMNS)
 
 def _identity(value: Any) -> Any:
