@@ -7,7 +7,6 @@ from rich.table import Table
 
 from qtt_core.cli.output import print_json, stdout_console
 from qtt_core.registry import Registry
-from qtt_core.space import describe_space, sample_configurations
 
 app = typer.Typer(help="Show and sample search spaces.", no_args_is_help=True)
 
@@ -18,6 +17,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Hyperparameters, conditions and the exact number of valid configurations."""
+    from qtt_core.space import describe_space  # ConfigSpace (and scipy): only when a space is shown
+
     description = describe_space(name, Registry().load_space(name))
     if as_json:
         print_json(description)
@@ -39,6 +40,8 @@ def sample(
 ) -> None:
     """Print N random valid configurations as JSON lines."""
     import json
+
+    from qtt_core.space import sample_configurations
 
     for config in sample_configurations(Registry().load_space(name), n, seed=seed):
         typer.echo(json.dumps(config))

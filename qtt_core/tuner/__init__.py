@@ -1,9 +1,27 @@
-"""The budgeted tuning run (``qtt-seg tune``) and loading its result."""
+"""The budgeted tuning run (``qtt-seg tune``) and loading its result.
+
+Importing the package is light (the command line imports :mod:`qtt_core.tuner.clock` first
+thing); the names below load their modules when first used.
+"""
 
 from __future__ import annotations
 
-from qtt_core.tuner.loading import load_best, load_result
-from qtt_core.tuner.settings import TuneSettings
-from qtt_core.tuner.tuner import TuneResult, tune
+import importlib
+from typing import Any
 
-__all__ = ["TuneResult", "TuneSettings", "load_best", "load_result", "tune"]
+#: public name -> the module that defines it
+_EXPORTS = {
+    "load_best": "qtt_core.tuner.loading",
+    "load_result": "qtt_core.tuner.loading",
+    "TuneSettings": "qtt_core.tuner.settings",
+    "TuneResult": "qtt_core.tuner.final",
+    "tune": "qtt_core.tuner.tuner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'qtt_core.tuner' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
