@@ -18,6 +18,12 @@ With ``workers > 1`` that many trials train at once (:mod:`qtt_core.tuner.worker
 optimiser asks with ``reserve=True`` whenever a worker is free, knowing which trials are in
 flight; results are told and recorded as they arrive, and only this driver writes the run's
 files. Trials in flight when a run was killed are asked again on resume.
+
+This module holds the set-up and the search loops; the other jobs have modules of their own:
+what the optimiser starts from (:mod:`~qtt_core.tuner.knowledge`), the saved state
+(:mod:`~qtt_core.tuner.state`), the final phase (:mod:`~qtt_core.tuner.final`), the start-up
+record (:mod:`~qtt_core.tuner.startup`), the run folder (:mod:`~qtt_core.tuner.rundir`) and the
+budget clock (:mod:`~qtt_core.tuner.clock`).
 """
 
 from __future__ import annotations
