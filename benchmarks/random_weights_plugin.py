@@ -20,13 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import ModelAdapter, SessionRequest
+from qtt_core.adapter import ModelAdapter
 from qtt_core.hookspecs import hookimpl
 from qtt_core.installed import package_installed
 from qtt_core.specs import MetaDatasetSpec
+from qtt_engine.adapter import PromptableAdapter
 from qtt_sam.adapter import SamAdapter
 
-__all__ = ["SUFFIX", "RandomWeightsAdapter", "real_name"]
+__all__ = ["SUFFIX", "random_weights_adapter", "real_name"]
 
 #: appended to a real model's name for its random-weights twin
 SUFFIX = "-random"
@@ -49,34 +50,12 @@ def _sam2_wrapper(model: str, checkpoint: str | Path | None):
     return RandomSam2Wrapper(model, checkpoint)
 
 
-class RandomWeightsAdapter(ModelAdapter):
-    """The models of ``real`` as ``<model>-random``; sessions and exports of the SAM engine.
-
-    Args:
-        real: the adapter whose models (names, default spaces) are mirrored.
-        make_wrapper: ``(model name, checkpoint) -> PromptableModel`` with random weights.
-    """
-
-    def __init__(self, real: ModelAdapter, make_wrapper: Callable[[str, Any], Any]):
-        self.real = real
-        self.name = f"{real.name}{SUFFIX}"
-        self.make_wrapper = make_wrapper
-
-    def model_names(self) -> list[str]:
-        return [f"{model}{SUFFIX}" for model in self.real.model_names()]
-
-    def default_space(self, model: str) -> str:
-        return self.real.default_space(real_name(model))
-
-    def open_session(self, request: SessionRequest):
-        from qtt_engine import EngineSession
-
-        return EngineSession(self.make_wrapper(request.model, request.checkpoint), request)
-
-    def load_tuned(self, weights_dir: Path, device: str = "cpu"):
-        from qtt_engine import load_tuned
-
-        return load_tuned(weights_dir, lambda described: self.make_wrapper(described["model"], described.get("checkpoint")), device)
+def random_weights_adapter(real: ModelAdapter, make_wrapper: Callable[[str, Any], Any]) -> PromptableAdapter:
+    """The models of ``real`` as ``<model>-random`` (same default spaces), built by ``make_wrapper``
+    (``(model name, checkpoint) -> PromptableModel`` with random weights)."""
+    models = real.model_names()
+    spaces = {f"{model}{SUFFIX}": real.default_space(model) for model in models}
+    return PromptableAdapter(f"{real.name}{SUFFIX}", list(spaces), make_wrapper, default_space=spaces)
 
 
 def _sam2_available() -> bool:
@@ -85,11 +64,11 @@ def _sam2_available() -> bool:
 
 @hookimpl
 def qtt_model_adapters() -> list[ModelAdapter]:
-    adapters = [RandomWeightsAdapter(SamAdapter(), _sam_wrapper)]
+    adapters = [random_weights_adapter(SamAdapter(), _sam_wrapper)]
     if _sam2_available():
         from qtt_sam2.adapter import Sam2Adapter
 
-        adapters.append(RandomWeightsAdapter(Sam2Adapter(), _sam2_wrapper))
+        adapters.append(random_weights_adapter(Sam2Adapter(), _sam2_wrapper))
     return adapters
 
 

@@ -1,4 +1,5 @@
-"""Numeric precision of training: the names a user gives and what they mean on a device.
+"""Where and in which numeric precision training runs: the names a user gives and what they
+mean on a machine.
 
 ``fp32`` trains in float32. ``bf16`` and ``fp16`` run the forward pass under
 :func:`torch.autocast` in that dtype (weights and optimiser state stay float32); ``fp16`` also
@@ -11,10 +12,19 @@ from __future__ import annotations
 
 from qtt_core.errors import UsageError
 
-__all__ = ["PRECISIONS", "resolve_precision"]
+__all__ = ["PRECISIONS", "resolve_device", "resolve_precision"]
 
 #: the values ``--precision`` takes
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def resolve_device(device: str) -> str:
+    """``device`` with ``"auto"`` resolved: ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_precision(requested: str, device: str) -> str:

@@ -13,8 +13,7 @@ when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qtt_core.lazy import lazy_attributes
 
 #: public name -> the module that defines it
 _EXPORTS = {
@@ -41,8 +40,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'qtt_engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -165,13 +165,9 @@ def _batch_source(ctx: EngineContext, trial: Trial, batches: list[list[int]], si
             for position in range(len(batches)):
                 current = future.result()  # the next one starts only now: the random draws keep their order
                 future = pool.submit(_prepare_batch, ctx, trial, batches[position + 1], side) if position + 1 < len(batches) else None
-                yield functools.partial(_identity, current)
+                yield lambda batch=current: batch
 
         yield ahead()
-
-
-def _identity(batch: _Batch) -> _Batch:
-    return batch
 
 
 def _prepare_batch(ctx: EngineContext, trial: Trial, indices: list[int], side: int) -> _Batch:

@@ -6,8 +6,7 @@ thing); the names below load their modules when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qtt_core.lazy import lazy_attributes
 
 #: public name -> the module that defines it
 _EXPORTS = {
@@ -20,8 +19,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'qtt_core.tuner' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

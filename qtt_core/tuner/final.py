@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from qtt_core.adapter import ClassScores, TuningSession
+from qtt_core.precision import resolve_device
 from qtt_core.tuner.history import EpochRow
 from qtt_core.tuner.refit import estimate_refit, open_refit, run_refit
 
-__all__ = ["REPORT_RESERVE_S", "FinalPhase", "TuneResult"]
+__all__ = ["REPORT_RESERVE_S", "FinalPhase", "TuneResult", "per_class_record"]
 
 log = logging.getLogger("qtt_seg.tune")
 
@@ -136,7 +137,7 @@ class FinalPhase:
             epoch = None if refit is not None else best.epoch  # a refit trained to that epoch: its last
             try:
                 test_iou = final.score(best.config_id, "test", epoch=epoch)
-                per_class = _per_class(final.class_scores(best.config_id, "test", epoch=epoch))
+                per_class = per_class_record(final.class_scores(best.config_id, "test", epoch=epoch))
                 shutil.rmtree(self.r.run.partial_weights, ignore_errors=True)
                 exported = Path(final.export(best.config_id, self.r.run.partial_weights, epoch=epoch))
                 if refit is not None:  # beside the adapter's files: what this model trained on
@@ -163,7 +164,7 @@ class FinalPhase:
             log.info("no overlays: %.1f s left, they need about %.1f s", self.r.clock.remaining_s(), needed_s)
             return
         try:
-            tuned = self.r.adapter.load_tuned(weights, device=_device(self.r.settings.device))
+            tuned = self.r.adapter.load_tuned(weights, device=resolve_device(self.r.settings.device))
             write_overlays(tuned, self.r.data.split("test"), self.r.run.overlays)
         except Exception as error:  # noqa: BLE001 - overlays are a courtesy, never fatal
             log.warning("overlays could not be drawn: %s", error)
@@ -206,7 +207,7 @@ class FinalPhase:
             log.info("no refit: it would take about %.0f s, more than a quarter of the budget", costly.estimate_s)
 
 
-def _per_class(scores: ClassScores | None) -> dict[str, Any] | None:
+def per_class_record(scores: ClassScores | None) -> dict[str, Any] | None:
     """``{"iou": {class: value}, "dice": {...}}`` for the run state, or None when not computed."""
     return None if scores is None else {"iou": scores.iou, "dice": scores.dice}
 
@@ -216,13 +217,6 @@ def _per_class_fields(per_class: dict[str, Any] | None, prefix: str) -> dict[str
     per_class = per_class or {}
     return {f"{prefix}_iou_per_class": per_class.get("iou"), f"{prefix}_dice_per_class": per_class.get("dice")}
 
-
-def _device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _fmt(value: float | None) -> str:

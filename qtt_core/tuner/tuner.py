@@ -40,11 +40,11 @@ from typing import Any
 from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
-from qtt_core.precision import resolve_precision
+from qtt_core.precision import resolve_device, resolve_precision
 from qtt_core.registry import Registry
 from qtt_core.space import config_id, map_into_space, sample_configurations
 from qtt_core.tuner.clock import BudgetClock, Heartbeat, read_heartbeat
-from qtt_core.tuner.final import REPORT_RESERVE_S, FinalPhase, TuneResult, _device, _per_class
+from qtt_core.tuner.final import REPORT_RESERVE_S, FinalPhase, TuneResult, per_class_record
 from qtt_core.tuner.history import ROW_COLUMNS, EpochRow, History
 from qtt_core.tuner.knowledge import check_knowledge, find_knowledge
 from qtt_core.tuner.progress import NullProgress, Progress
@@ -100,7 +100,7 @@ def tune(
     if settings.budget_s <= 0:
         raise UsageError(f"--budget must be a positive number of seconds, got {budget_s}")
     _check_parallel(settings)
-    resolve_precision(settings.precision, _device(settings.device))  # fp16 without CUDA stops here
+    resolve_precision(settings.precision, resolve_device(settings.device))  # fp16 without CUDA stops here
     startup.mark("torch")  # imported by the device check, unless the caller had it
     if not resume:
         registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
@@ -240,9 +240,9 @@ class _Run:
     def _execute(self, pool: Any) -> TuneResult:
         settings = self.settings
         self.request = SessionRequest(
-            model=settings.model, data=self.data, device=_device(settings.device), checkpoint=settings.checkpoint,
+            model=settings.model, data=self.data, device=resolve_device(settings.device), checkpoint=settings.checkpoint,
             workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
-            precision=resolve_precision(settings.precision, _device(settings.device)),
+            precision=resolve_precision(settings.precision, resolve_device(settings.device)),
         )
         if self.state.phase == "final":  # resumed after the search: no optimiser, no workers
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
@@ -294,7 +294,7 @@ class _Run:
         reserve_s = 2.5 * test_s + REPORT_RESERVE_S
         self.state.zero_shot = ZeroShot(
             val=val, test=test, test_eval_s=test_s, reserve_s=reserve_s, build_and_val_s=middle - started,
-            test_per_class=_per_class(session.class_scores(None, "test")),
+            test_per_class=per_class_record(session.class_scores(None, "test")),
         )
         log.info("zero-shot IoU: val %.4f, test %.4f (%.1f s); %.1f s reserved for the end", val, test, test_s, reserve_s)
         self.progress.update(zero_shot=val)
@@ -401,9 +401,9 @@ class _Run:
         if checkpoint and Path(checkpoint).exists():
             checkpoint = str(Path(checkpoint).resolve())
         request = SessionRequest(
-            model=settings.model, data=self.data, device=_device(settings.device) if settings.executor == "local" else settings.device,
+            model=settings.model, data=self.data, device=resolve_device(settings.device) if settings.executor == "local" else settings.device,
             checkpoint=checkpoint, workdir=self.run.sessions.resolve(), seed=settings.seed, options={"max_epochs": settings.max_epochs},
-            precision=settings.precision if settings.executor == "ray" else resolve_precision(settings.precision, _device(settings.device)),
+            precision=settings.precision if settings.executor == "ray" else resolve_precision(settings.precision, resolve_device(settings.device)),
         )
         if self.data_path is not None:
             split = self.run.split.resolve() if self.run.split.is_file() else None

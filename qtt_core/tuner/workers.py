@@ -34,6 +34,7 @@ from typing import Any
 from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Ask
+from qtt_core.precision import resolve_device
 from qtt_core.ray_cluster import RayConnection, check_reachable, first_line, import_ray, worker_env
 
 __all__ = ["TrialOutcome", "WorkerPool", "make_worker_pool", "train_trial"]
@@ -275,10 +276,7 @@ class _TrialActor:
         import torch
 
         torch.set_num_threads(threads)
-        device = request.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.session = adapter.open_session(replace(request, data=load_data(), device=device))
+        self.session = adapter.open_session(replace(request, data=load_data(), device=resolve_device(request.device)))
 
     def warm_up(self) -> None:
         self.session.zero_shot_score("val")
