@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "EpochReport",
+    "PROMPT_PROTOCOLS",
     "best_epoch",
     "ModelAdapter",
     "SessionRequest",
@@ -28,6 +29,11 @@ __all__ = [
     "TunedModel",
     "TuningSession",
 ]
+
+
+#: how a run prompts the model (``SessionRequest.prompt``): ``box``, one ground-truth box per
+#: object (the paper's protocol); ``none``, the model segments from the image alone
+PROMPT_PROTOCOLS = ("box", "none")
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ class SessionRequest:
             learning-rate schedules), so schedules match the recorded runs.
         precision: ``auto``, ``fp32``, ``bf16`` or ``fp16`` (see :mod:`qtt_core.precision`);
             an adapter that trains in one precision only may ignore it.
+        prompt: one of :data:`PROMPT_PROTOCOLS` that the adapter's :meth:`ModelAdapter.prompt_protocols`
+            lists: ``box`` trains and scores with boxes from the ground truth, ``none`` without
+            any prompt (the session's scores, exports and tuned models then need no boxes).
     """
 
     model: str
@@ -110,6 +119,7 @@ class SessionRequest:
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     precision: str = "auto"
+    prompt: str = "box"
 
 
 @dataclass(frozen=True)
@@ -206,9 +216,12 @@ class TunedModel(ABC):
         legend: which mask value each label stands for in the data it was tuned on (see
             :mod:`qtt_core.data.legend`), or None; ``qtt-seg predict`` writes masks in those
             values when it is there.
+        prompt: the :data:`PROMPT_PROTOCOLS` entry it was tuned with; ``none``: it segments
+            from the image alone and takes no boxes.
     """
 
     legend: dict[str, Any] | None = None
+    prompt: str = "box"
 
     @abstractmethod
     def predict(self, image: np.ndarray, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:
@@ -238,6 +251,10 @@ class ModelAdapter(ABC):
     @abstractmethod
     def default_space(self, model: str) -> str:
         """Name of the search space used for ``model`` when the user names none."""
+
+    def prompt_protocols(self) -> list[str]:
+        """The :data:`PROMPT_PROTOCOLS` its sessions support (default: ``box`` only)."""
+        return ["box"]
 
     def default_model(self) -> str | None:
         """The model ``tune`` and ``demo`` use when the user names none (one that works offline),

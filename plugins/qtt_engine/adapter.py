@@ -54,6 +54,10 @@ class PromptableAdapter(ModelAdapter):
     def default_model(self) -> str | None:
         return self._default_model
 
+    def prompt_protocols(self) -> list[str]:
+        """Box prompts, and none (the engine's prompt-free decoding, :mod:`qtt_engine.dense`)."""
+        return ["box", "none"]
+
     def default_space(self, model: str) -> str:
         if isinstance(self._default_space, str):
             return self._default_space

@@ -3,7 +3,9 @@
 An export folder holds:
 
 - ``tuned.json``: the model wrapper's description, the configuration, the epoch, the
-  input side, class names, the LoRA settings and the file names below;
+  input side, class names, the prompt protocol (``box`` or ``none``; with ``none`` the
+  number of class-head outputs and the prefix that trained), the LoRA settings and the file
+  names below;
 - ``trainable.safetensors``: the trained tensors only (LoRA A/B matrices under their peft
   names, unfrozen decoder / prompt-encoder weights), a few MB;
 - optionally ``merged.safetensors``: the full model with LoRA merged into the base
@@ -27,7 +29,7 @@ from qtt_core.adapter import TunedModel
 from qtt_core.errors import UsageError
 from qtt_engine.cache import EmbeddingCache
 from qtt_engine.config import TrainConfig
-from qtt_engine.loop import EngineContext, input_side, predict_label_maps
+from qtt_engine.loop import EngineContext, input_side, predict_dense_maps, predict_label_maps
 from qtt_engine.prompts import BoxPrompts
 from qtt_engine.protocol import PromptableModel
 from qtt_engine.trial import Trial, TrialState, build_model, trainable_state
@@ -48,12 +50,16 @@ def export_trial(
     class_names: Sequence[str],
     merged: bool = False,
     legend: dict[str, Any] | None = None,
+    prompt: str = "box",
+    always_trained: Sequence[str] = (),
 ) -> Path:
     """Write ``trial``'s tuned weights and settings to ``out_dir``; return the folder.
 
     Args:
         legend: the data's mask values per label (:mod:`qtt_core.data.legend`), kept so that
             predictions can be written in them.
+        prompt: the protocol it was tuned with; ``none`` models predict without boxes.
+        always_trained: the prefixes that trained whatever the configuration said (the class head's).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = {name: value.contiguous() for name, value in trainable_state(trial.model).items()}
@@ -70,6 +76,8 @@ def export_trial(
         "input_side": input_side(wrapper, trial.config.resolution_scale),
         "class_names": list(class_names),
         "legend": legend,
+        "prompt": prompt,
+        "class_head": {"outputs": len(class_names) + 1, "trained": list(always_trained)} if prompt == "none" else None,
         "lora": None if lora is None else {
             "r": lora.r, "lora_alpha": lora.lora_alpha, "lora_dropout": lora.lora_dropout, "target_modules": lora.target_modules,
         },
@@ -93,10 +101,12 @@ def merged_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 class TunedSegmenter(TunedModel):
-    """A tuned model ready to predict label maps from box prompts.
+    """A tuned model ready to predict label maps, from box prompts or (``prompt`` ``none``) from
+    the image alone.
 
     Attributes:
         meta: the export's ``tuned.json``.
+        prompt: ``box`` or ``none``, the protocol it was tuned with.
     """
 
     def __init__(self, wrapper: PromptableModel, model: torch.nn.Module, meta: dict[str, Any], device: torch.device):
@@ -105,7 +115,10 @@ class TunedSegmenter(TunedModel):
         self.meta = meta
         self.legend = meta.get("legend")
         self.side = int(meta["input_side"])
-        self.context = EngineContext(wrapper, None, EmbeddingCache(0), device, max(1, len(meta["class_names"])))  # type: ignore[arg-type]
+        self.prompt = str(meta.get("prompt", "box"))
+        self.context = EngineContext(  # type: ignore[arg-type]
+            wrapper, None, EmbeddingCache(0), device, max(1, len(meta["class_names"])), prompt=self.prompt
+        )
 
     @torch.no_grad()
     def predict(self, image: np.ndarray, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:
@@ -113,9 +126,18 @@ class TunedSegmenter(TunedModel):
 
         Args:
             boxes: ``[x0, y0, x1, y1]`` or ``[x0, y0, x1, y1, label]`` in pixels of ``image``
-                (label 1 when not given); None: one box around the whole image.
+                (label 1 when not given); None: one box around the whole image. A model tuned
+                without prompts takes none.
+
+        Raises:
+            UsageError: malformed boxes, or boxes for a model tuned without prompts.
         """
         height, width = image.shape[:2]
+        if self.prompt == "none":
+            if boxes:
+                raise UsageError("this model was tuned without prompts (--prompt none); it takes no boxes")
+            embeddings = self.context.embed(self.model, [self._resized(image)], None, grad=False)
+            return predict_dense_maps(self.context, self.model, embeddings, [(height, width)], self.side)[0]
         rows = [list(map(float, box)) for box in boxes] if boxes else [[0, 0, width - 1, height - 1]]
         if any(len(row) not in (4, 5) for row in rows):
             raise UsageError("boxes must be [x0, y0, x1, y1] or [x0, y0, x1, y1, label] in pixels")
@@ -124,9 +146,12 @@ class TunedSegmenter(TunedModel):
             np.asarray([int(row[4]) if len(row) == 5 else 1 for row in rows], dtype=np.int64),
             np.zeros((len(rows), 0, 0), dtype=bool),
         )
-        resized = np.asarray(Image.fromarray(np.ascontiguousarray(image[..., :3])).resize((self.side, self.side), Image.BILINEAR))
-        embeddings = self.context.embed(self.model, [resized], None, grad=False)
+        embeddings = self.context.embed(self.model, [self._resized(image)], None, grad=False)
         return predict_label_maps(self.context, self.model, embeddings, [prompts], [(height, width)], self.side)[0]
+
+    def _resized(self, image: np.ndarray) -> np.ndarray:
+        """``side x side x 3`` uint8, bilinear."""
+        return np.asarray(Image.fromarray(np.ascontiguousarray(image[..., :3])).resize((self.side, self.side), Image.BILINEAR))
 
 
 def load_tuned(weights_dir: str | Path, make_wrapper: Callable[[dict[str, Any]], PromptableModel], device: str = "cpu") -> TunedSegmenter:
@@ -148,8 +173,11 @@ def load_tuned(weights_dir: str | Path, make_wrapper: Callable[[dict[str, Any]],
     wrapper = make_wrapper(meta["wrapper"])
     settings = TrainConfig.from_mapping(meta["config"], wrapper.part_defaults)
     base = wrapper.build()
+    always_trained: tuple[str, ...] = ()
+    if meta.get("prompt", "box") == "none":
+        always_trained = (wrapper.add_class_head(base, int(meta["class_head"]["outputs"])),)  # type: ignore[attr-defined]
     base.requires_grad_(False)
-    model, _ = build_model(wrapper, base, settings)
+    model, _ = build_model(wrapper, base, settings, always_trained)
     tensors = load_file(str(folder / meta["files"]["trainable"]))
     parameters = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if set(tensors) != set(parameters):

@@ -1,4 +1,9 @@
-"""The training epoch and the evaluation pass, written against :class:`PromptableModel`."""
+"""The training epoch and the evaluation pass, written against :class:`PromptableModel`.
+
+Two prompt protocols (:attr:`EngineContext.prompt`): ``box``, one ground-truth box per class
+(or per connected component) decoded into a mask each; ``none``, the model's class head
+(:mod:`qtt_engine.dense`) labels every pixel from the image alone.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +23,14 @@ import torch.nn.functional as F
 from qtt_core.data.protocol import IGNORE_INDEX
 from qtt_engine.augment import Augmentation, draw_augmentation
 from qtt_engine.cache import EmbeddingCache, SampleStore
+from qtt_engine.dense import dense_label_maps, dense_loss
 from qtt_engine.losses import mask_loss
 from qtt_engine.metrics import IoUAccumulator
 from qtt_engine.prompts import BoxPrompts, boxes_from_mask, jitter_boxes
 from qtt_engine.protocol import PromptableModel
 from qtt_engine.trial import Trial
 
-__all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "predict_label_maps", "train_epoch"]
+__all__ = ["EngineContext", "NonFiniteLoss", "evaluate", "input_side", "label_map", "predict_dense_maps", "predict_label_maps", "train_epoch"]
 
 _NO_AUGMENTATION = Augmentation()
 
@@ -51,6 +57,7 @@ class EngineContext:
     eval_batch_size: int = 8
     precision: str = "fp32"  # fp32, bf16 or fp16 (see qtt_core.precision)
     prefetch: bool | None = None  # prepare the next batch on a thread (None: on CUDA only)
+    prompt: str = "box"  # box: ground-truth boxes; none: the class head, no prompts
 
     def __post_init__(self) -> None:
         if self.prefetch is None:
@@ -108,8 +115,9 @@ def train_epoch(ctx: EngineContext, trial: Trial, deadline: float | None) -> flo
     in the same order either way, so the epoch is the same.
 
     Returns:
-        The mean loss per prompt, NaN when no image had a prompt, or None when the
-        deadline came before the epoch ended (stopped at a step boundary).
+        The mean loss per prompt (per image without prompts), NaN when no image had a
+        prompt, or None when the deadline came before the epoch ended (stopped at a step
+        boundary).
 
     Raises:
         NonFiniteLoss: the loss became NaN or infinite.
@@ -182,6 +190,8 @@ def _prepare_batch(ctx: EngineContext, trial: Trial, indices: list[int], side: i
         images.append(image)
         masks.append(mask)
         augmentations.append(augmentation)
+    if ctx.prompt == "none":
+        return _Batch(indices, side, images, masks, augmentations, [], [])
     prompts = [boxes_from_mask(mask, bool(config.box_per_component)) for mask in masks]
     boxes = [jitter_boxes(p.boxes, config.box_jitter, (side, side), trial.rng) for p in prompts]
     return _Batch(indices, side, images, masks, augmentations, prompts, boxes)
@@ -210,7 +220,10 @@ def _update(ctx: EngineContext, trial: Trial, loss: torch.Tensor, params: list[t
 
 
 def _batch_loss(ctx: EngineContext, trial: Trial, batch: _Batch) -> tuple[torch.Tensor, int]:
-    """The loss over all prompts of a batch (decoded together), and the number of prompts."""
+    """The loss over all prompts of a batch (decoded together), and the number of prompts
+    (of images, without prompts)."""
+    if ctx.prompt == "none":
+        return _dense_batch_loss(ctx, trial, batch)
     config, side = trial.config, batch.side
     keep = [i for i, p in enumerate(batch.prompts) if len(p)]
     if not keep:
@@ -226,6 +239,18 @@ def _batch_loss(ctx: EngineContext, trial: Trial, batch: _Batch) -> tuple[torch.
     return loss, len(targets)
 
 
+def _dense_batch_loss(ctx: EngineContext, trial: Trial, batch: _Batch) -> tuple[torch.Tensor, int]:
+    """The class head's loss over a batch's label maps (every image counts), and the number of images."""
+    side = batch.side
+    keys = [("train", index, augmentation.variant, side) for index, augmentation in zip(batch.indices, batch.augmentations, strict=True)]
+    embeddings = ctx.embed(trial.model, batch.images, keys if trial.caches_embeddings else None, grad=trial.config.encoder_trainable)
+    with ctx.autocast():
+        logits = ctx.wrapper.decode_dense(trial.model, embeddings, side)
+    logits = F.interpolate(torch.stack(logits).float(), size=(side, side), mode="bilinear", align_corners=False)
+    labels = torch.from_numpy(np.stack(batch.masks)).to(ctx.device).long()
+    return dense_loss(trial.config.loss, logits, labels, IGNORE_INDEX), len(batch.images)
+
+
 @torch.no_grad()
 def evaluate(
     ctx: EngineContext,
@@ -236,7 +261,8 @@ def evaluate(
     cache_embeddings: bool,
 ) -> IoUAccumulator:
     """Intersections and unions of ``model``'s masks on ``split`` with boxes from the ground
-    truth (no jitter); ``.score()`` is the mean IoU.
+    truth (no jitter), or without prompts (:attr:`EngineContext.prompt` ``none``);
+    ``.score()`` is the mean IoU.
 
     Masks are predicted at the ``side x side`` input and compared at the original size.
     """
@@ -249,8 +275,13 @@ def evaluate(
         keys = [(split, i, _NO_AUGMENTATION.variant, side) for i in indices] if cache_embeddings else None
         embeddings = ctx.embed(model, images, keys, grad=False)
         truths = [ctx.store.mask(split, i) for i in indices]
-        prompts = [boxes_from_mask(truth, per_component) for truth in truths]
-        for predicted, truth in zip(predict_label_maps(ctx, model, embeddings, prompts, [t.shape for t in truths], side), truths, strict=True):
+        shapes = [t.shape for t in truths]
+        if ctx.prompt == "none":
+            predictions = predict_dense_maps(ctx, model, embeddings, shapes, side)
+        else:
+            prompts = [boxes_from_mask(truth, per_component) for truth in truths]
+            predictions = predict_label_maps(ctx, model, embeddings, prompts, shapes, side)
+        for predicted, truth in zip(predictions, truths, strict=True):
             accumulator.update(predicted, truth)
     return accumulator
 
@@ -281,6 +312,20 @@ def predict_label_maps(
         upsampled = F.interpolate(image_logits[:, None].float(), size=tuple(shapes[i]), mode="bilinear", align_corners=False)[:, 0]
         maps[i] = label_map(upsampled.cpu().numpy(), prompts[i].labels)
     return maps
+
+
+def predict_dense_maps(
+    ctx: EngineContext, model: torch.nn.Module, embeddings: Sequence[Any], shapes: Sequence[tuple[int, int]], side: int
+) -> list[np.ndarray]:
+    """``H_i x W_i`` uint8 label maps from the class head, without prompts (argmax over labels).
+
+    Args:
+        embeddings: per image, its embedding at the ``side x side`` input.
+        shapes: per image, ``(H, W)`` of the original image, in pixels.
+    """
+    with ctx.autocast():
+        logits = ctx.wrapper.decode_dense(model, embeddings, side)
+    return dense_label_maps(logits, list(shapes))
 
 
 def scale_boxes(boxes: np.ndarray, shape: tuple[int, int], side: int) -> np.ndarray:

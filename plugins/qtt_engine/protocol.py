@@ -3,7 +3,8 @@
 A model plugin implements :class:`PromptableModel` (a small wrapper: build the network with
 its weights, embed images, decode masks from box prompts, name the modules that may get
 LoRA) and hands it to :class:`qtt_engine.EngineSession`; prompts, losses, augmentation,
-the loop, freeze-thaw state, evaluation and export are the engine's.
+the loop, freeze-thaw state, evaluation and export are the engine's. A wrapper that also
+implements :class:`PromptFreeModel` is tuned without prompts too (``--prompt none``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-__all__ = ["PromptableModel"]
+__all__ = ["PromptFreeModel", "PromptableModel", "supports_prompt_free"]
 
 
 @runtime_checkable
@@ -80,3 +81,38 @@ class PromptableModel(Protocol):
     def describe(self) -> dict[str, Any]:
         """What :func:`load_tuned` needs to build this wrapper again (JSON-serialisable)."""
         ...
+
+
+@runtime_checkable
+class PromptFreeModel(Protocol):
+    """What a :class:`PromptableModel` adds to segment without prompts (see :mod:`qtt_engine.dense`)."""
+
+    def add_class_head(self, model: torch.nn.Module, num_outputs: int) -> str:
+        """Give ``model``'s mask decoder one output token and hypernetwork MLP per label
+        (:func:`qtt_engine.dense.add_class_tokens`), in place.
+
+        Args:
+            num_outputs: ``K + 1``: background and the ``K`` classes.
+
+        Returns:
+            The module-name prefix that trains in this protocol (the whole mask decoder,
+            e.g. ``"mask_decoder."``).
+        """
+        ...
+
+    def decode_dense(self, model: torch.nn.Module, embeddings: Sequence[Any], input_side: int) -> list[torch.Tensor]:
+        """Class logits without prompts (no sparse prompt, the no-mask dense embedding).
+
+        Args:
+            embeddings: items of :meth:`PromptableModel.embed`'s results, one per image.
+            input_side: ``S``, the side of the input the embeddings were computed from.
+
+        Returns:
+            Per image, ``(K+1) x h x w`` low-resolution logits covering the whole input.
+        """
+        ...
+
+
+def supports_prompt_free(wrapper: object) -> bool:
+    """True when ``wrapper`` implements :class:`PromptFreeModel`."""
+    return isinstance(wrapper, PromptFreeModel)

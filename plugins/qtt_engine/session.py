@@ -21,7 +21,7 @@ from qtt_engine.cache import EmbeddingCache, SampleStore
 from qtt_engine.config import TrainConfig
 from qtt_engine.loop import EngineContext, NonFiniteLoss, evaluate, input_side, train_epoch
 from qtt_engine.metrics import IoUAccumulator
-from qtt_engine.protocol import PromptableModel
+from qtt_engine.protocol import PromptableModel, supports_prompt_free
 from qtt_engine.trial import Trial, TrialState, build_trial, trainable_state
 
 __all__ = ["DEFAULT_OPTIONS", "EngineSession"]
@@ -46,17 +46,29 @@ class EngineSession(TuningSession):
     kept beside it (``<config_id>.best.pt``, removed once a later epoch is at least as good),
     so at most two states per configuration are on disk.
 
+    With ``request.prompt == "none"`` the base model gets a class head (one output token per
+    label, :mod:`qtt_engine.dense`), whose decoder trains in every configuration, and every
+    score is measured without prompts; the zero-shot score is then that of the untrained head.
+
     Args:
         wrapper: the model wrapper.
-        request: model, data, device, workdir, seed and options (see :data:`DEFAULT_OPTIONS`).
+        request: model, data, device, workdir, seed, prompt protocol and options (see
+            :data:`DEFAULT_OPTIONS`).
+
+    Raises:
+        UsageError: unknown options, or ``prompt="none"`` for a wrapper without
+            :class:`~qtt_engine.protocol.PromptFreeModel`.
     """
 
     def __init__(self, wrapper: PromptableModel, request: SessionRequest):
         unknown = set(request.options) - set(DEFAULT_OPTIONS)
         if unknown:
             raise UsageError(f"unknown session options {sorted(unknown)}; known: {sorted(DEFAULT_OPTIONS)}")
+        if request.prompt not in ("box", "none") or (request.prompt == "none" and not supports_prompt_free(wrapper)):
+            raise UsageError(f"{wrapper.model_name} cannot be tuned with --prompt {request.prompt}; use --prompt box")
         self.wrapper = wrapper
         self.request = request
+        self.always_trained: tuple[str, ...] = ()  # the class head's decoder, without prompts
         self.options = {**DEFAULT_OPTIONS, **request.options}
         self.device = torch.device(request.device)
         self.precision = resolve_precision(request.precision, str(self.device))
@@ -66,7 +78,7 @@ class EngineSession(TuningSession):
             configure_cuda()
         self.context = EngineContext(
             wrapper, SampleStore(request.data), EmbeddingCache(*_cache_budgets(budget, self.device)), self.device,
-            int(request.data.num_classes), int(self.options["eval_batch_size"]), self.precision,
+            int(request.data.num_classes), int(self.options["eval_batch_size"]), self.precision, prompt=request.prompt,
         )
         self._base: torch.nn.Module | None = None
         self._states: dict[str, TrialState] = {}
@@ -85,6 +97,8 @@ class EngineSession(TuningSession):
         if self._base is None:
             _import_peft()  # now, so that its import time (seconds) is not billed to an epoch
             base = self.wrapper.build()
+            if self.request.prompt == "none":
+                self.always_trained = (self.wrapper.add_class_head(base, int(self.request.data.num_classes) + 1),)
             base.requires_grad_(False)
             self._base = base.to(self.device).eval()
         return self._base
@@ -190,7 +204,10 @@ class EngineSession(TuningSession):
         state = self._kept_state(config_id, epoch)
         merged = bool(self.options["export_merged"]) if merged is None else merged
         legend = getattr(self.request.data, "legend", None)
-        return export_trial(self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged, legend=legend)
+        return export_trial(
+            self.wrapper, trial, state, Path(out_dir), self.request.data.class_names, merged=merged, legend=legend,
+            prompt=self.request.prompt, always_trained=self.always_trained,
+        )
 
     def release(self, config_id: str) -> None:
         if self._live is not None and self._live[0] in (config_id, _best_key(config_id)):
@@ -240,7 +257,8 @@ class EngineSession(TuningSession):
         else:
             self._drop_live()
             max_epochs, steps = int(self.options["max_epochs"]), self._steps_per_epoch(settings)
-            trial = build_trial(self.wrapper, self.base, settings, max_epochs, steps, self._seed(config_id))
+            base = self.base  # first: building it sets always_trained
+            trial = build_trial(self.wrapper, base, settings, max_epochs, steps, self._seed(config_id), self.always_trained)
             trial.model.to(self.device)
             if state is not None:
                 _restore(trial, state, config_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,13 +90,19 @@ def lora_config_for(wrapper: PromptableModel, config: TrainConfig) -> LoraConfig
     return LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout, target_modules=regex, bias="none")
 
 
-def build_model(wrapper: PromptableModel, base: torch.nn.Module, config: TrainConfig) -> tuple[torch.nn.Module, LoraConfig | None]:
+def build_model(
+    wrapper: PromptableModel, base: torch.nn.Module, config: TrainConfig, always_trained: Sequence[str] = ()
+) -> tuple[torch.nn.Module, LoraConfig | None]:
     """A copy of ``base`` with LoRA injected and the configured parts unfrozen.
+
+    Args:
+        always_trained: module-name prefixes that train whatever the configuration says (the
+            class head's decoder without prompts, :meth:`PromptFreeModel.add_class_head`).
 
     Parameters that stay frozen (and all buffers) are shared with ``base`` rather than copied,
     so a frozen image encoder costs no memory; ``base`` must never be modified in place.
     """
-    prefixes = tuple(wrapper.trainable_parts[key] for key in config.enabled_parts())
+    prefixes = tuple(wrapper.trainable_parts[key] for key in config.enabled_parts()) + tuple(always_trained)
     shared = {id(p): p for name, p in base.named_parameters() if not (prefixes and name.startswith(prefixes))}
     shared.update({id(b): b for b in base.buffers()})
     model = copy.deepcopy(base, shared)
@@ -118,6 +125,7 @@ def build_trial(
     max_epochs: int,
     steps_per_epoch: int,
     seed: int,
+    always_trained: Sequence[str] = (),
 ) -> Trial:
     """Model, optimiser, schedule and generators of a configuration at epoch 0.
 
@@ -125,9 +133,10 @@ def build_trial(
         base: the wrapper's base model (frozen; on the training device).
         max_epochs / steps_per_epoch: the schedule's horizon.
         seed: seeds LoRA's initialisation, dropout and the numpy generator.
+        always_trained: as in :func:`build_model`.
     """
     torch.manual_seed(seed)
-    model, lora = build_model(wrapper, base, config)
+    model, lora = build_model(wrapper, base, config, always_trained)
     optimizer = make_optimizer(model, config)
     schedule = LrSchedule(optimizer, config, max_epochs, steps_per_epoch)
     cuda_rng = torch.cuda.get_rng_state() if torch.cuda.is_available() else None

@@ -1,4 +1,5 @@
-"""The SAM-specific part: build, load weights, embed images, decode masks from boxes.
+"""The SAM-specific part: build, load weights, embed images, decode masks from boxes or
+without prompts (one output token per class, :mod:`qtt_engine.dense`).
 
 Everything else (prompts, losses, loop, freeze-thaw, evaluation, export) is the engine's
 (:mod:`qtt_engine`), written against :class:`qtt_engine.PromptableModel`.
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from segment_anything.modeling import MaskDecoder, Sam
 
+from qtt_engine.dense import CLASS_TOKENS, add_class_tokens, class_masks
 from qtt_sam.architectures import build_sam, get_architecture
 from qtt_sam.weights import load_weights, weights_path
 
@@ -84,6 +86,24 @@ class SamWrapper:
         image_pe = model.prompt_encoder.pe_layer(grid).unsqueeze(0)
         masks = _single_masks(model.mask_decoder, per_prompt, image_pe, sparse, dense[..., : grid[0], : grid[1]])
         return list(masks.split(counts))
+
+    def add_class_head(self, model: Sam, num_outputs: int) -> str:
+        """Class tokens in the mask decoder (:func:`qtt_engine.dense.add_class_tokens`); the whole decoder trains."""
+        add_class_tokens(model.mask_decoder, num_outputs)
+        return self.trainable_parts["train_mask_decoder"]
+
+    def decode_dense(self, model: Sam, embeddings: Sequence[torch.Tensor], input_side: int) -> list[torch.Tensor]:
+        """Per image, ``(K+1) x 4s x 4s`` class logits with no prompt (the no-mask dense embedding)."""
+        src = torch.stack(list(embeddings))
+        b, c, h, w = src.shape
+        decoder = model.mask_decoder
+        image_pe = model.prompt_encoder.pe_layer((h, w)).unsqueeze(0).expand(b, -1, -1, -1)
+        dense = model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+        class_tokens = getattr(decoder, CLASS_TOKENS).weight
+        tokens = torch.cat([decoder.iou_token.weight, class_tokens]).unsqueeze(0).expand(b, -1, -1)
+        hs, src = decoder.transformer(src + dense, image_pe, tokens)
+        upscaled = decoder.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+        return list(class_masks(decoder, hs[:, 1 : 1 + class_tokens.shape[0], :], upscaled).unbind(0))
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model_name, "checkpoint": self.checkpoint}

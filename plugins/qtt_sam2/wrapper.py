@@ -1,4 +1,5 @@
-"""The SAM 2-specific part: build, load weights, embed images, decode masks from boxes.
+"""The SAM 2-specific part: build, load weights, embed images, decode masks from boxes or
+without prompts (one output token per class, :mod:`qtt_engine.dense`).
 
 Everything else (prompts, losses, loop, freeze-thaw, evaluation, export) is the SAM
 plugin's engine (:mod:`qtt_engine`), written against its ``PromptableModel`` protocol.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from qtt_core.checkpoints import fetch_checkpoint, load_into, load_state_dict
+from qtt_engine.dense import CLASS_TOKENS, add_class_tokens, class_masks
 from qtt_sam2.architectures import Sam2Architecture, get_architecture, model_config
 
 if TYPE_CHECKING:
@@ -114,6 +116,35 @@ class Sam2Wrapper:
             high_res_features=per_prompt[1:],
         )
         return list(masks[:, 0].split(counts))
+
+    def add_class_head(self, model: SAM2Base, num_outputs: int) -> str:
+        """Class tokens in the mask decoder (:func:`qtt_engine.dense.add_class_tokens`); the whole decoder trains."""
+        add_class_tokens(model.sam_mask_decoder, num_outputs)
+        return self.trainable_parts["train_mask_decoder"]
+
+    def decode_dense(self, model: SAM2Base, embeddings: Sequence[tuple[torch.Tensor, ...]], input_side: int) -> list[torch.Tensor]:
+        """Per image, ``(K+1) x S/4 x S/4`` class logits with no prompt (the no-mask dense embedding).
+
+        As ``MaskDecoder.predict_masks`` with the class tokens in place of the mask tokens
+        (the object-score and IoU tokens stay in the token set, as in training with prompts).
+        """
+        src, feat_s0, feat_s1 = (torch.stack([e[level] for e in embeddings]) for level in range(3))
+        b, c, h, w = src.shape
+        decoder = model.sam_mask_decoder
+        image_pe = model.sam_prompt_encoder.pe_layer((h, w)).unsqueeze(0).expand(b, -1, -1, -1)
+        dense = model.sam_prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+        leading = [decoder.obj_score_token.weight] if decoder.pred_obj_scores else []
+        class_tokens = getattr(decoder, CLASS_TOKENS).weight
+        tokens = torch.cat([*leading, decoder.iou_token.weight, class_tokens]).unsqueeze(0).expand(b, -1, -1)
+        hs, src = decoder.transformer(src + dense, image_pe, tokens)
+        src = src.transpose(1, 2).reshape(b, c, h, w)
+        if decoder.use_high_res_features:
+            dc1, ln1, act1, dc2, act2 = decoder.output_upscaling
+            upscaled = act2(dc2(act1(ln1(dc1(src) + feat_s1))) + feat_s0)
+        else:
+            upscaled = decoder.output_upscaling(src)
+        first = len(leading) + 1
+        return list(class_masks(decoder, hs[:, first : first + class_tokens.shape[0], :], upscaled).unbind(0))
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model_name, "checkpoint": self.checkpoint}

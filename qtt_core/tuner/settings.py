@@ -31,6 +31,8 @@ class TuneSettings:
         n_candidates: size of the candidate pool drawn from the space.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
         precision: "auto", "fp32", "bf16" or "fp16" (see :mod:`qtt_core.precision`).
+        prompt: "box" (ground-truth boxes, the paper's protocol) or "none" (no prompts; see
+            :data:`qtt_core.adapter.PROMPT_PROTOCOLS`).
         data_options: options for ``load_dataset`` (classes, invert, mask_suffix, ...).
         workers: trials trained at once (1: the sequential loop in this process).
         executor: where the workers run with ``workers > 1``: "local" (threads of this
@@ -56,6 +58,7 @@ class TuneSettings:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
+    prompt: str = "box"
     data_options: dict[str, Any] | None = None
     workers: int = 1
     executor: str = "local"
