@@ -123,5 +123,6 @@ def qtt_meta_datasets() -> list[MetaDatasetSpec]:
     Returns:
         A list of :class:`qtt_core.specs.MetaDatasetSpec`. ``models`` names the models the
         runs were recorded with; the tuner uses ``predictors`` (when set) to start a run of
-        such a model meta-learned.
+        such a model meta-learned, when the run's prompt protocol is the spec's ``prompt``
+        (curves differ by protocol: give one spec per protocol recorded).
     """

@@ -113,6 +113,11 @@ class MetaDatasetSpec:
         predictors: a folder of predictors meta-trained on it, or None.
         description: one line for ``qtt-seg plugins``.
         extra: anything else a plugin wants to say (shown as is).
+        prompt: the prompt protocol its runs were trained and scored with, one of
+            :data:`qtt_core.adapter.PROMPT_PROTOCOLS`: ``box`` (a ground-truth box per object,
+            the paper's protocol) or ``none`` (no prompts). Learning curves differ by protocol,
+            so a run with ``--prompt P`` starts only from the predictors of specs with
+            ``prompt == P``; a plugin that recorded both registers one spec per protocol.
     """
 
     name: str
@@ -123,3 +128,4 @@ class MetaDatasetSpec:
     predictors: Path | None = None
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    prompt: str = "box"

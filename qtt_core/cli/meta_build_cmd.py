@@ -21,7 +21,7 @@ def build(
     tasks: str = typer.Option(..., "--tasks", help="Comma-separated dataset paths or generated task families (e.g. shapes-binary,blobs-grey)."),
     configs: int = typer.Option(..., "--configs", min=1, help="Configurations sampled from the space (the same for every task)."),
     epochs: int = typer.Option(..., "--epochs", min=1, help="Epochs per run; the score of each is recorded."),
-    out: Path = typer.Option(..., "--out", help="Meta-dataset file (.csv or .parquet); extended when it exists, by a build with the same --model, --epochs and --space only (OUT.lock marks a build writing it)."),
+    out: Path = typer.Option(..., "--out", help="Meta-dataset file (.csv or .parquet); extended when it exists, by a build with the same --model, --epochs, --space and --prompt only (OUT.lock marks a build writing it)."),
     space: str = typer.Option(None, help="Search space name or YAML file (default: the model's space)."),
     seed: int = typer.Option(0, help="Seed of the configuration sample, the task splits and training."),
     executor: str = typer.Option("local", help="Where jobs run: local (this process, one at a time) or ray (a Ray instance or cluster)."),
@@ -32,12 +32,16 @@ def build(
     checkpoint: Path = typer.Option(None, help="Local checkpoint of the model (a path every worker can read)."),
     extractor: str = typer.Option("default", "--extractor", help="Meta-feature extractor recorded with each run (see `qtt-seg plugins`)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the jobs recorded as failed (their rows are replaced)."),
+    prompt: str = typer.Option("box", "--prompt", help="Prompt protocol of every run, recorded in each row: box (a ground-truth box per object, the paper's) or none (no prompts)."),
 ) -> None:
     """Train every sampled configuration on every task for --epochs; resumable, skips finished jobs."""
+    from qtt_core.adapter import PROMPT_PROTOCOLS
     from qtt_core.errors import UsageError
     from qtt_core.executor import make_executor
     from qtt_core.metadataset.build import build_meta_dataset
 
+    if prompt not in PROMPT_PROTOCOLS:  # before an executor starts; build_meta_dataset checks the model's support
+        raise UsageError(f"--prompt {prompt!r} is not a prompt protocol; give one of {', '.join(PROMPT_PROTOCOLS)}")
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if executor != "ray" and (address or gpus_per_job):
         raise UsageError("--address and --gpus-per-job need --executor ray")
@@ -50,7 +54,7 @@ def build(
     with make_executor(executor, **options) as runner, _progress_display() as show:
         summary = build_meta_dataset(
             model, task_list, configs, epochs, out, space=space, seed=seed, executor=runner,
-            on_progress=show, retry_failed=retry_failed, device=device, checkpoint=str(checkpoint) if checkpoint else None, extractor=extractor,
+            on_progress=show, retry_failed=retry_failed, prompt=prompt, device=device, checkpoint=str(checkpoint) if checkpoint else None, extractor=extractor,
         )
     stdout_console.print(
         f"{summary.succeeded} runs recorded, {summary.failed} failed, {summary.skipped} already done "

@@ -24,12 +24,16 @@ def fit(
     steps: int = typer.Option(300, min=1, help="Adam steps of the performance predictor's deep kernel."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Meta-train the performance and cost predictors on FILE and save them to --out."""
+    """Meta-train the performance and cost predictors on FILE and save them to --out (they
+    record FILE's prompt protocol, box or none, and serve runs of that protocol only)."""
     from qtt_core.surrogates.fit_file import fit_predictors_file
 
     summary = fit_predictors_file(file, out, space=space, default_space=DEFAULT_SPACE, seed=seed, steps=steps)
     if as_json:
         print_json(summary)
         return
-    err_console.print(f"meta-trained on {summary['rows']} runs of {len(summary['datasets'])} datasets in {summary['fit_s']} s")
+    err_console.print(
+        f"meta-trained on {summary['rows']} runs of {len(summary['datasets'])} datasets "
+        f"(prompt protocol {summary['prompt']}) in {summary['fit_s']} s"
+    )
     stdout_console.print(f"predictors saved to {out}")

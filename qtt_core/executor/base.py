@@ -27,6 +27,7 @@ class Job:
         seed: seeds the task's split or generation and the training.
         data_options: options for ``load_dataset`` when ``task`` is a path.
         extractor: the meta-feature extractor, by registry name.
+        prompt: the prompt protocol of the session (``SessionRequest.prompt``: ``box`` or ``none``).
     """
 
     model: str
@@ -39,6 +40,7 @@ class Job:
     device: str = "cpu"
     data_options: Mapping[str, Any] = field(default_factory=dict)
     extractor: str = "default"
+    prompt: str = "box"
 
     @property
     def key(self) -> tuple[str, str, int]:

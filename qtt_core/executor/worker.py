@@ -42,7 +42,7 @@ def run_job(job: Job, registry: Any = None) -> JobResult:
         with tempfile.TemporaryDirectory(prefix="qtt-job-") as work:
             session = adapter.open_session(
                 SessionRequest(model=job.model, data=data, device=job.device, checkpoint=job.checkpoint, workdir=Path(work), seed=job.seed,
-                               options={"max_epochs": job.epochs})
+                               options={"max_epochs": job.epochs}, prompt=job.prompt)
             )
             try:
                 reports = session.train(job.config_id, job.config, job.epochs)

@@ -7,10 +7,11 @@ Failed rows count as done on a re-run unless ``retry_failed`` is set: then their
 again, and each failed row is replaced by its new result when that arrives (a build killed
 half-way keeps the rows it has not retried yet).
 
-Rows are keyed without model, epochs or space, so a file holds one build: every row records
-its model and space (by name and by a fingerprint of its contents) and the epoch columns
-its epochs; a build with other settings is refused. A lock file ``<out>.lock`` keeps two
-builds from writing one file at the same time.
+Rows are keyed without model, epochs, space or prompt protocol, so a file holds one build:
+every row records its model, space (by name and by a fingerprint of its contents) and prompt
+protocol (``box`` or ``none``; rows from before the column count as ``box``), and the epoch
+columns its epochs; a build with other settings is refused. A lock file ``<out>.lock`` keeps
+two builds from writing one file at the same time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qtt_core.adapter import PROMPT_PROTOCOLS
 from qtt_core.executor.base import Executor, Job, JobResult
 from qtt_core.files import NEW_FILE_MODE
 from qtt_core.space import config_id, sample_configurations
@@ -97,6 +99,7 @@ def build_meta_dataset(
     registry: Any = None,
     on_progress: Callable[[BuildProgress], None] | None = None,
     retry_failed: bool = False,
+    prompt: str = "box",
     **job_options: Any,
 ) -> BuildSummary:
     """Train ``n_configs`` configurations sampled from the model's space on every task.
@@ -109,9 +112,12 @@ def build_meta_dataset(
         on_progress: called before the first job and after each row is written.
         retry_failed: run again the planned jobs whose rows say ``status = failed`` (a
             failure for a reason that has since gone: memory, a lost worker, a fixed bug).
+        prompt: the prompt protocol every session trains and scores with
+            (``SessionRequest.prompt``: ``box`` or ``none``), recorded in each row.
 
     Raises:
-        UsageError: ``out`` holds rows of another model, epoch count or search space, or
+        UsageError: ``prompt`` is unknown or the model's adapter does not support it; ``out``
+            holds rows of another model, epoch count, search space or prompt protocol, or
             another build is writing it (its lock ``<out>.lock`` is held by a live process).
     """
     from qtt_core.executor.local import LocalExecutor
@@ -120,13 +126,14 @@ def build_meta_dataset(
     started = time.monotonic()
     registry = registry or Registry()
     adapter = registry.adapter_for(model)
+    _check_prompt(prompt, adapter, model)
     registry.extractors.get(job_options.get("extractor", "default"))  # an unknown name lists the known ones, before any job
     space_name = space or adapter.default_space(model)
     configuration_space = registry.load_space(space_name)
     configs = sample_configurations(configuration_space, n_configs, seed=seed)
-    jobs = plan_jobs(model, tasks, configs, epochs, seed, **job_options)
+    jobs = plan_jobs(model, tasks, configs, epochs, seed, prompt=prompt, **job_options)
     fingerprint = _fingerprint(configuration_space)
-    build = {"model": model, "epochs": str(epochs), "space": space_name, "space_fingerprint": fingerprint}
+    build = {"model": model, "epochs": str(epochs), "space": space_name, "space_fingerprint": fingerprint, "prompt": prompt}
     out = Path(out)
     with _exclusive(out):
         _remove_stale_temporaries(out)
@@ -158,6 +165,21 @@ def build_meta_dataset(
     return BuildSummary(len(jobs), len(jobs) - len(todo), succeeded, failed, time.monotonic() - started, out)
 
 
+def _check_prompt(prompt: str, adapter: Any, model: str) -> None:
+    """Refuse an unknown protocol, or one the model's adapter does not support, before any job.
+
+    Raises:
+        UsageError: one line naming the protocols that would do.
+    """
+    from qtt_core.errors import UsageError
+
+    if prompt not in PROMPT_PROTOCOLS:
+        raise UsageError(f"--prompt {prompt!r} is not a prompt protocol; give one of {', '.join(PROMPT_PROTOCOLS)}")
+    supported = list(adapter.prompt_protocols())
+    if prompt not in supported:
+        raise UsageError(f"model {model} does not support --prompt {prompt}; give one of {', '.join(supported)}")
+
+
 def _key(row: dict[str, Any]) -> tuple[str, str, int]:
     """A row's job key, as :attr:`Job.key`: (task, configuration id, seed)."""
     return str(row["dataset"]), str(row["config_id"]), int(row["seed"])
@@ -171,6 +193,7 @@ def _row(result: JobResult, space: str, space_fingerprint: str, epochs: int) -> 
         "config_id": job.config_id,
         "space": space,
         "space_fingerprint": space_fingerprint,
+        "prompt": job.prompt,
         "model": job.model,
         "seed": job.seed,
         "status": result.status,
@@ -185,7 +208,10 @@ def _row(result: JobResult, space: str, space_fingerprint: str, epochs: int) -> 
 
 
 #: how a mismatch names each fact of a build that every row of one file shares
-_BUILD_FACTS = {"model": "model", "epochs": "epochs", "space": "search space", "space_fingerprint": "search space fingerprint"}
+_BUILD_FACTS = {
+    "model": "model", "epochs": "epochs", "space": "search space", "space_fingerprint": "search space fingerprint",
+    "prompt": "prompt protocol",
+}  # fmt: skip
 
 
 def _fingerprint(space: Any) -> str:
@@ -204,13 +230,14 @@ def _fingerprint(space: Any) -> str:
 def _rows_of_the_same_build(out: Path, build: dict[str, str], epochs: int) -> list[dict[str, Any]]:
     """The rows already in ``out``, checked to come from a build like this one.
 
-    Rows from before space fingerprints get this build's (written to ``out``), so that the
-    next build can compare it.
+    Rows from before space fingerprints get this build's, and rows from before prompt
+    protocols get ``box`` (what they were built with); both are written to ``out``, so that
+    the file says what it holds.
     """
     rows = _read_rows(out)
     _check_same_build(out, rows, build)
-    if any(pd.isna(row.get("space_fingerprint")) for row in rows):
-        rows = [{**row, "space_fingerprint": build["space_fingerprint"]} for row in rows]
+    if any(pd.isna(row.get("space_fingerprint")) or pd.isna(row.get("prompt")) for row in rows):
+        rows = [{**row, "space_fingerprint": build["space_fingerprint"], "prompt": build["prompt"]} for row in rows]
         _write_rows(out, rows, epochs)
     return rows
 
@@ -221,7 +248,8 @@ def _check_same_build(out: Path, rows: list[dict[str, Any]], build: dict[str, st
     Args:
         build: this build's facts (the keys of ``_BUILD_FACTS``), as strings. The rows record
             them in their columns (epochs: the last ``epoch_N_score`` column); a fact no row
-            records (a fingerprint, in files from before fingerprints) is not compared.
+            records (a fingerprint, in files from before fingerprints) is not compared, except
+            the prompt protocol: a row without one was built with ``box``.
 
     Raises:
         UsageError: one line naming the file, each fact that differs and the fix.
@@ -233,6 +261,7 @@ def _check_same_build(out: Path, rows: list[dict[str, Any]], build: dict[str, st
     epoch_columns = [int(m.group(1)) for c in rows[0] if (m := re.fullmatch(r"epoch_(\d+)_score", str(c)))]
     recorded = {fact: {str(r[fact]) for r in rows if pd.notna(r.get(fact))} for fact in _BUILD_FACTS}
     recorded["epochs"] = {str(max(epoch_columns))} if epoch_columns else set()
+    recorded["prompt"] = {str(r["prompt"]) if pd.notna(r.get("prompt")) else "box" for r in rows}
     differences = [
         f"{name} {', '.join(sorted(recorded[fact]))} there, {build[fact]} asked"
         for fact, name in _BUILD_FACTS.items()

@@ -20,6 +20,10 @@ read the meta-features the tuner computes.
 - ``epoch_<k>_score`` for ``k = 1 .. E``: the score after epoch ``k`` (empty after a run stopped);
 - ``cost_s``: wall-clock seconds for all recorded epochs;
 - ``space``: the search space's name (the same on every row; may be empty);
+- ``prompt``: the prompt protocol the runs were trained and scored with, ``box`` or ``none``
+  (:data:`qtt_core.adapter.PROMPT_PROTOCOLS`; the same on every row). A file without the
+  column, or with it empty, holds ``box`` runs (files from before the column, and the
+  published format, whose runs all used boxes);
 - any other column is an extra column (e.g. ``seed``, ``status``), kept in ``MetaDataset.extra``;
   rows whose ``status`` is ``failed`` (runs ``qtt-seg meta build`` recorded as failed) are skipped.
 
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from qtt_core.adapter import PROMPT_PROTOCOLS
 from qtt_core.errors import UsageError
 from qtt_core.metadataset.table import MetaDataset
 from qtt_core.space.identity import config_id, normalise_config
@@ -51,6 +56,7 @@ __all__ = [
     "PUBLISHED_HYPERPARAMETERS",
     "detect_format",
     "read_meta_dataset",
+    "read_prompt",
     "write_meta_dataset",
 ]
 
@@ -67,7 +73,7 @@ _PUBLISHED_META_COLUMNS = ("num_samples", "default_resolution", "num_channels", 
 _PUBLISHED_EPOCH = re.compile(r"^epoch_(\d+)_iou$")
 _PROJECT_EPOCH = re.compile(r"^epoch_(\d+)_score$")
 _PROJECT_REQUIRED = ("dataset", "config", "cost_s")
-_PROJECT_KNOWN = {"dataset", "config", "config_id", "cost_s", "space"}
+_PROJECT_KNOWN = {"dataset", "config", "config_id", "cost_s", "space", "prompt"}
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -128,6 +134,38 @@ def detect_format(path: str | Path) -> str:
     return _format_of(_read_frame(Path(path)).columns)
 
 
+def read_prompt(path: str | Path) -> str:
+    """The prompt protocol of the runs in ``path`` (``box`` for a file without the column).
+
+    Cheaper than :func:`read_meta_dataset` when only the protocol matters (no row is checked).
+
+    Raises:
+        UsageError: the file cannot be read, or its rows name several or unknown protocols.
+    """
+    path = Path(path)
+    return _prompt_of(_read_frame(path), path)
+
+
+def _prompt_of(frame: pd.DataFrame, path: Path) -> str:
+    """The one protocol of the ``prompt`` column (empty cells and no column mean ``box``).
+
+    Raises:
+        UsageError: several protocols, or one that is not in :data:`PROMPT_PROTOCOLS`.
+    """
+    if "prompt" not in frame.columns:
+        return "box"
+    prompts = {str(p).strip() or "box" for p in frame["prompt"].fillna("box")}
+    if len(prompts) > 1:
+        raise UsageError(
+            f"meta-dataset {path} mixes prompt protocols {sorted(prompts)}; split it into one file per protocol "
+            "(learning curves differ by protocol)"
+        )
+    prompt = prompts.pop() if prompts else "box"
+    if prompt not in PROMPT_PROTOCOLS:
+        raise UsageError(f"meta-dataset {path}: prompt protocol {prompt!r} is not one of {', '.join(PROMPT_PROTOCOLS)}; fix the prompt column")
+    return prompt
+
+
 def _format_of(columns: Sequence[str]) -> str:
     if "config" in columns:
         return "project"
@@ -174,7 +212,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path, what: str)
 def _from_published(frame: pd.DataFrame, path: Path) -> MetaDataset:
     _require(frame, PUBLISHED_HYPERPARAMETERS + _PUBLISHED_META_COLUMNS, path, "published QTT-SEG format")
     epoch_columns = _epoch_columns(frame.columns, _PUBLISHED_EPOCH, 0, path)
-    known = set(PUBLISHED_HYPERPARAMETERS) | set(_PUBLISHED_META_COLUMNS) | set(epoch_columns)
+    known = set(PUBLISHED_HYPERPARAMETERS) | set(_PUBLISHED_META_COLUMNS) | set(epoch_columns) | {"prompt"}
     hp_frame = frame[list(PUBLISHED_HYPERPARAMETERS)]
     configs = [normalise_config(record) for record in hp_frame.to_dict("records")]
     resolution = [_parse_resolution(text, path, row) for row, text in enumerate(frame["default_resolution"])]
@@ -195,6 +233,7 @@ def _from_published(frame: pd.DataFrame, path: Path) -> MetaDataset:
         curves=np.column_stack([_numeric(frame[c], path, c) for c in epoch_columns]),
         cost_s=_numeric(frame["cost"], path, "cost"),
         extra=_extra_columns(frame, known),
+        prompt=_prompt_of(frame, path),
     )
 
 
@@ -228,6 +267,7 @@ def _from_project(frame: pd.DataFrame, path: Path) -> MetaDataset:
         cost_s=_numeric(frame["cost_s"], path, "cost_s"),
         space=spaces.pop() if spaces else "",
         extra=_extra_columns(frame, known),
+        prompt=_prompt_of(frame, path),
     )
 
 
@@ -362,6 +402,7 @@ def to_frame(meta_dataset: MetaDataset) -> pd.DataFrame:
         columns[f"epoch_{k + 1}_score"] = md.curves[:, k].astype(float)
     columns["cost_s"] = np.asarray(md.cost_s, dtype=float)
     columns["space"] = [md.space] * len(md)
+    columns["prompt"] = [md.prompt] * len(md)
     for name, values in md.extra.items():
         if name in columns:
             raise UsageError(f"extra column {name!r} clashes with a column of the meta-dataset format; rename it")

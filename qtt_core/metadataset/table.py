@@ -24,6 +24,9 @@ class MetaDataset:
         cost_s: ``N`` wall-clock seconds for all ``E`` recorded epochs.
         space: name of the search space the configurations belong to ("" if unknown).
         extra: per-row extra columns (e.g. seed, status) by name, each a list of ``N`` values.
+        prompt: the prompt protocol every run was trained and scored with, one of
+            :data:`qtt_core.adapter.PROMPT_PROTOCOLS` (``box``, the paper's, or ``none``);
+            learning curves differ by protocol, so a meta-dataset holds runs of one.
     """
 
     configs: list[dict[str, Any]]
@@ -34,6 +37,7 @@ class MetaDataset:
     cost_s: np.ndarray
     space: str = ""
     extra: dict[str, list[Any]] = field(default_factory=dict)
+    prompt: str = "box"
 
     @property
     def num_epochs(self) -> int:
@@ -60,6 +64,7 @@ class MetaDataset:
             cost_s=self.cost_s[index],
             space=self.space,
             extra={k: [v[i] for i in index] for k, v in self.extra.items()},
+            prompt=self.prompt,
         )
 
     def dataset_names(self) -> list[str]:

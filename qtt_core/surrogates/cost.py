@@ -50,6 +50,8 @@ class CostPredictor:
         model: the fitted ``SingleTaskGP`` (a BoTorch ``Model`` over ``n x (D + F)``
             inputs, output log seconds per epoch), or None before any fit.
         log_correction: added to predicted log seconds (from the run's observed costs).
+        prompt: the prompt protocol of the meta-dataset it was meta-trained on (``box`` before
+            :meth:`meta_fit` and in files saved before protocols were recorded).
     """
 
     def __init__(self, space: ConfigurationSpace, seed: int = 0, max_rows: int = 500, max_iterations: int = 60):
@@ -60,6 +62,7 @@ class CostPredictor:
         self.max_iterations = int(max_iterations)
         self.scaler = MetaFeatureScaler([], [], [])
         self.meta_trained = False
+        self.prompt = "box"
         self.model: SingleTaskGP | None = None
         self.log_correction = 0.0
         self._constant_log_s = 0.0  # before any data: 1 second per epoch
@@ -87,6 +90,7 @@ class CostPredictor:
         X = self.inputs(encoded, self.scaler.transform(meta.metafeatures[keep]))
         self._fit(X, np.log(cost_s[keep]))
         self.meta_trained = True
+        self.prompt = meta.prompt
         self.log_correction = 0.0
         return self
 
@@ -148,6 +152,7 @@ class CostPredictor:
             "max_rows": self.max_rows,
             "max_iterations": self.max_iterations,
             "meta_trained": self.meta_trained,
+            "prompt": self.prompt,
             "scaler": self.scaler.to_dict(),
             "encoder_features": list(self.encoder.feature_names),
             "space": space_to_dict(self.space),
@@ -162,6 +167,7 @@ class CostPredictor:
         predictor = cls(space_from_dict(settings["space"]), seed=settings["seed"], max_rows=settings["max_rows"], max_iterations=settings["max_iterations"])
         predictor.scaler = MetaFeatureScaler.from_dict(settings["scaler"])
         predictor.meta_trained = bool(settings["meta_trained"])
+        predictor.prompt = str(settings.get("prompt", "box"))
         tensors = load_file(str(Path(folder) / f"{stem}.safetensors"))
         with validate_input_scaling(False):
             model = SingleTaskGP(tensors["train_X"], tensors["train_Y"], outcome_transform=Standardize(m=1))

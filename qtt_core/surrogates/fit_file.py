@@ -24,8 +24,12 @@ def fit_predictors_file(
         space: a space name or YAML file; default: the one the file names, else ``default_space``.
         steps: Adam steps of the performance predictor's deep kernel.
 
+    The predictors record the file's prompt protocol (``box`` or ``none``, its ``prompt``
+    column; ``box`` without one), and a run of another protocol refuses them.
+
     Returns:
-        A summary: out, space, rows, datasets, feature_names, max_epochs, fit_s (seconds), files.
+        A summary: out, space, prompt, rows, datasets, feature_names, max_epochs, fit_s
+        (seconds), files.
 
     Raises:
         UsageError: the file is missing or holds fewer than two runs; ``out`` is a file.
@@ -50,6 +54,7 @@ def fit_predictors_file(
     return {
         "out": str(out),
         "space": str(space_name),
+        "prompt": meta.prompt,
         "rows": len(meta),
         "datasets": meta.dataset_names(),
         "feature_names": list(meta.feature_names),

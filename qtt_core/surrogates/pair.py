@@ -1,4 +1,9 @@
-"""Meta-train, save and load the (performance, cost) predictor pair together."""
+"""Meta-train, save and load the (performance, cost) predictor pair together.
+
+A pair belongs to the prompt protocol of the meta-dataset it was meta-trained on (``box`` or
+``none``, recorded as ``prompt`` in both JSON files; files without it are ``box``): learning
+curves differ by protocol, so :func:`load_predictors_for` refuses a pair of another protocol.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ def meta_train_predictors(
     performance_factory: Callable[..., PerformancePredictor] = PerformancePredictor,
     cost_factory: Callable[..., CostPredictor] = CostPredictor,
 ) -> tuple[PerformancePredictor, CostPredictor]:
-    """Meta-train both predictors on ``meta`` (configurations of ``space``), seeded.
+    """Meta-train both predictors on ``meta`` (configurations of ``space``), seeded; both
+    record ``meta.prompt``.
 
     Args:
         steps: Adam steps of the performance predictor.
@@ -37,6 +43,7 @@ def meta_train_predictors(
     performance = performance_factory(space=space, max_epochs=meta.num_epochs, seed=seed, prior_points=prior_points)
     performance.meta_fit(meta, n_pairs=n_pairs, steps=steps)
     cost = cost_factory(space=space, seed=seed).meta_fit(meta)
+    performance.prompt = cost.prompt = meta.prompt  # also for factories whose meta_fit does not
     return performance, cost
 
 
@@ -57,19 +64,27 @@ def load_predictors(folder: str | Path) -> tuple[PerformancePredictor, CostPredi
     return PerformancePredictor.load(folder), CostPredictor.load(folder)
 
 
-def load_predictors_for(folder: str | Path, space: ConfigurationSpace) -> tuple[PerformancePredictor, CostPredictor]:
-    """:func:`load_predictors`, refusing predictors meta-trained on a space other than ``space``.
+def load_predictors_for(folder: str | Path, space: ConfigurationSpace, prompt: str = "box") -> tuple[PerformancePredictor, CostPredictor]:
+    """:func:`load_predictors`, refusing predictors meta-trained on a space other than ``space``
+    or on runs of a prompt protocol other than ``prompt``.
 
     Two spaces match when they encode configurations alike: the same hyperparameters with
     the same values (conditions and defaults may differ).
 
     Raises:
-        UsageError: files missing or of another format, or fitted on another space (the
-            message names a hyperparameter or value that differs).
+        UsageError: files missing or of another format, fitted on runs of another prompt
+            protocol, or on another space (the message names a hyperparameter or value that
+            differs).
     """
     from qtt_core.space.encoding import SpaceEncoder
 
     performance, cost = load_predictors(folder)
+    if performance.prompt != prompt:
+        raise UsageError(
+            f"predictors in {folder} were meta-trained on runs with prompt protocol {performance.prompt!r}, this run uses "
+            f"{prompt!r}; fit them on runs of `qtt-seg meta build --prompt {prompt}` with `qtt-seg meta fit FILE --out DIR`, "
+            "or drop --predictors"
+        )
     theirs, ours = list(performance.encoder.feature_names), list(SpaceEncoder(space).feature_names)
     if theirs != ours:
         only_theirs = sorted(set(theirs) - set(ours))

@@ -98,6 +98,9 @@ class PerformancePredictor:
         top_configs: the meta-dataset's :data:`TOP_CONFIGS` best configurations, best first
             (by their min-max normalised best score, averaged over the datasets that recorded
             them); empty before :meth:`meta_fit`.
+        prompt: the prompt protocol of the meta-dataset it was meta-trained on (``box`` or
+            ``none``, ``MetaDataset.prompt``; ``box`` before :meth:`meta_fit` and in files saved
+            before protocols were recorded).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class PerformancePredictor:
         self.seed = int(seed)
         self.scaler = MetaFeatureScaler([], [], [])
         self.meta_trained = False
+        self.prompt = "box"
         self.typical_scale = 1.0
         self.score_scale = 1.0
         self.model = self._new_model()
@@ -234,6 +238,7 @@ class PerformancePredictor:
         self.model = self._new_model()
         self._train(X, Y, groups, steps, batch_size, lr, rng)
         self.meta_trained = True
+        self.prompt = meta.prompt
         self.model.set_observations(None, None)
         return self
 
@@ -426,6 +431,7 @@ class PerformancePredictor:
             "has_prior": self.prior is not None,
             "has_grouped_prior": self.grouped_prior is not None,
             "meta_trained": self.meta_trained,
+            "prompt": self.prompt,
             "typical_scale": self.typical_scale,
             "input_dim": self.input_dim,
             "scaler": self.scaler.to_dict(),
@@ -470,6 +476,7 @@ class PerformancePredictor:
         predictor.grouped = GroupedScores.from_dict(settings["grouped"]) if settings.get("grouped") else None
         predictor.top_configs = [dict(c) for c in settings.get("top_configs", [])]
         predictor.meta_trained = bool(settings["meta_trained"])
+        predictor.prompt = str(settings.get("prompt", "box"))
         predictor.typical_scale = float(settings["typical_scale"])
         if list(predictor.encoder.feature_names) != list(settings["encoder_features"]):
             raise UsageError(f"{folder}: the saved space encodes differently from this version; meta-train again with `qtt-seg meta fit`")

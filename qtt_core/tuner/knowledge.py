@@ -4,8 +4,14 @@
 ``--predictors``, or the predictors a plugin ships for the model; or, for a model without its
 own, the performance predictor shipped for another model on the same space, with a cost model
 learned from the run's epochs. ``--surrogate`` names the predictor families a run fits itself.
-:func:`check_knowledge` finds bad choices before any file is written; :func:`find_knowledge`
-loads what the run uses and says which in one line (``run.log``, ``result.json``).
+
+Learning curves differ by prompt protocol (``box`` or ``none``, ``TuneSettings.prompt``), so
+all of it belongs to the run's protocol: shipped predictors count only when their
+meta-dataset's spec has the run's ``prompt``, and ``--meta-dataset`` or ``--predictors`` of
+another protocol are refused. With nothing of the run's protocol, the optimiser learns from
+the run only. :func:`check_knowledge` finds bad choices before any file is written;
+:func:`find_knowledge` loads what the run uses and says which in one line (``run.log``,
+``result.json``).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ class Knowledge:
 
 
 def check_knowledge(settings: TuneSettings, registry: Registry) -> None:
-    """An unknown optimiser or extractor and bad ``predictors``/``meta_dataset``/``surrogate`` stop here.
+    """An unknown optimiser or extractor and bad ``predictors``/``meta_dataset``/``surrogate`` stop here
+    (among them a meta-dataset or predictors of another prompt protocol than ``settings.prompt``).
 
     Raises:
         UsageError: the one-line reason.
@@ -50,6 +57,10 @@ def check_knowledge(settings: TuneSettings, registry: Registry) -> None:
     registry.extractors.get(settings.extractor)
     surrogate_specs(settings, registry)
     if settings.predictors is None:
+        if settings.meta_dataset:
+            from qtt_core.metadataset.io import read_prompt
+
+            _check_meta_dataset_prompt(settings, read_prompt(settings.meta_dataset))
         return
     if settings.meta_dataset:
         raise UsageError("give --predictors or --meta-dataset, not both (--meta-dataset meta-trains predictors of its own)")
@@ -57,7 +68,17 @@ def check_knowledge(settings: TuneSettings, registry: Registry) -> None:
         raise UsageError(f"--predictors is for an optimiser that uses predictors (--optimizer quick); {settings.optimizer} does not")
     from qtt_core.surrogates.pair import load_predictors_for
 
-    load_predictors_for(settings.predictors, registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model)))
+    space = registry.load_space(settings.space or registry.adapter_for(settings.model).default_space(settings.model))
+    load_predictors_for(settings.predictors, space, prompt=settings.prompt)
+
+
+def _check_meta_dataset_prompt(settings: TuneSettings, prompt: str) -> None:
+    """Refuse ``--meta-dataset`` whose runs (of protocol ``prompt``) are of another protocol than the run's."""
+    if prompt != settings.prompt:
+        raise UsageError(
+            f"--meta-dataset {settings.meta_dataset} holds runs with prompt protocol {prompt!r}, this run uses {settings.prompt!r}; "
+            f"give one built with `qtt-seg meta build --prompt {settings.prompt}`, or run with --prompt {prompt}"
+        )
 
 
 def surrogate_specs(settings: TuneSettings, registry: Registry) -> dict[str, Any]:
@@ -95,6 +116,7 @@ def find_knowledge(settings: TuneSettings, registry: Registry, adapter: Any, spa
         from qtt_core.surrogates.performance import TOP_CONFIGS
 
         meta_train = read_meta_dataset(settings.meta_dataset, space)
+        _check_meta_dataset_prompt(settings, meta_train.prompt)
         _warn_unknown_metafeatures(list(meta_train.feature_names), extractor)
         return Knowledge(meta_train, surrogates, best_recorded_configs(meta_train, TOP_CONFIGS), f"meta-trained on {settings.meta_dataset}{suffix}")
     if not registry.optimizers.get(settings.optimizer).uses_predictors:
@@ -102,13 +124,16 @@ def find_knowledge(settings: TuneSettings, registry: Registry, adapter: Any, spa
     if settings.predictors:
         from qtt_core.surrogates.pair import load_predictors_for
 
-        performance, cost = load_predictors_for(settings.predictors, space)
+        performance, cost = load_predictors_for(settings.predictors, space, prompt=settings.prompt)
         description = f"from {settings.predictors}"
     else:
         found = _shipped_predictors(settings, registry, adapter, space)
         if found is None:
-            log.warning("no meta-trained predictors for %s or its space: the optimiser learns from this run only", settings.model)
-            return Knowledge(description="none (learning from this run only)")
+            log.warning(
+                "no meta-trained predictors for %s or its space with prompt protocol %r: the optimiser learns from this run only",
+                settings.model, settings.prompt,
+            )  # fmt: skip
+            return Knowledge(description=f"none (no meta-trained predictors for prompt protocol {settings.prompt!r}; learning from this run only)")
         performance, cost, description = found
     _warn_unknown_metafeatures(performance.scaler.feature_names, extractor)
     return Knowledge(None, {"predictors": (performance, cost)}, performance.top_configs, description)
@@ -116,10 +141,11 @@ def find_knowledge(settings: TuneSettings, registry: Registry, adapter: Any, spa
 
 def _shipped_predictors(settings: TuneSettings, registry: Registry, adapter: Any, space: Any) -> tuple[Any, Any, str] | None:
     """The model's own shipped predictors, else the performance predictor of its space's
-    (with a cost model learned from the run): ``(performance, cost, description)``, or None."""
+    (with a cost model learned from the run): ``(performance, cost, description)``, or None.
+    Only specs of the run's prompt protocol count."""
     from qtt_core.surrogates import CostPredictor, load_predictors
 
-    specs = [s for _, s in registry.meta_datasets.items() if s.predictors]
+    specs = [s for _, s in registry.meta_datasets.items() if s.predictors and s.prompt == settings.prompt]
     own = [s for s in specs if settings.model in s.models]
     space_name = settings.space or adapter.default_space(settings.model)
     same_space = [s for s in specs if s.space == space_name]
