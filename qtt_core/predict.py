@@ -14,7 +14,7 @@ from qtt_core.data.legend import encode_labels
 from qtt_core.data.readers import read_image
 from qtt_core.errors import UsageError
 
-__all__ = ["boxes_from_label_map", "overlay", "predict_files", "read_boxes_file"]
+__all__ = ["boxes_from_label_map", "check_boxes_allowed", "overlay", "predict_files", "read_boxes_file"]
 
 _PALETTE = np.array(
     [[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240]],
@@ -41,8 +41,15 @@ def read_boxes_file(path: str | Path) -> dict[str, list[list[float]]]:
     return payload
 
 
+def check_boxes_allowed(prompt: str, boxes_file: str | Path | None) -> None:
+    """Raise when boxes are given to a model tuned without prompts (``prompt`` ``none``)."""
+    if prompt == "none" and boxes_file is not None:
+        raise UsageError(f"this model was tuned without prompts (--prompt none); it takes no boxes: drop --boxes {boxes_file}")
+
+
 def predict_files(
-    tuned: TunedModel, images: Sequence[str | Path], out_dir: str | Path, boxes_file: str | Path | None = None
+    tuned: TunedModel, images: Sequence[str | Path], out_dir: str | Path, boxes_file: str | Path | None = None,
+    prompt: str | None = None,
 ) -> list[Path]:
     """Segment each image file; write ``<stem>_mask.png`` and ``<stem>_overlay.png``.
 
@@ -51,15 +58,23 @@ def predict_files(
     legend writes labels (0 background, 1..K classes).
 
     Images are read as training reads them (EXIF orientation applied, 16 bit scaled). Images
-    without boxes in ``boxes_file`` (or all, without a file) use the whole image as box.
+    without boxes in ``boxes_file`` (or all, without a file) use the whole image as box. A model
+    tuned without prompts (``prompt`` ``none``) segments from the image alone: it takes no boxes
+    file, and its overlays show no boxes.
+
+    Args:
+        prompt: the protocol the model was tuned with, ``box`` or ``none`` (default: the
+            model's ``prompt`` attribute; ``qtt-seg predict`` passes the run's).
 
     Returns:
         The mask files written, in the order of ``images``.
 
     Raises:
         UsageError: a missing or unreadable image, two images with the same stem (their
-            outputs would collide; refused before anything is written), or a bad boxes file.
+            outputs would collide; refused before anything is written), a bad boxes file, or
+            a boxes file for a model tuned without prompts.
     """
+    check_boxes_allowed(prompt or getattr(tuned, "prompt", "box"), boxes_file)
     paths = [Path(image) for image in images]
     _check_images(paths)
     boxes_by_image = read_boxes_file(boxes_file) if boxes_file is not None else {}

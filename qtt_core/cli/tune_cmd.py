@@ -32,6 +32,7 @@ def tune(
     seed: int = typer.Option(0, help="Random seed (split, candidates, training)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("auto", "--precision", help="Training precision: auto (bf16 on CUDA that supports it, else fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only)."),
+    prompt: str = typer.Option("box", "--prompt", help="How the model is prompted: box (one box per object from the ground truth, the paper's protocol; predict takes boxes) or none (the model segments from the image alone; compared with predicting the most frequent class, as the untuned model has no prompt-free output)."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out with the time that was left (its settings, but for --workers, --executor, --address, --device, --precision and the per-job resources, which come from this command)."),
     optimizer: str = typer.Option("quick", help="A registered optimiser (`qtt-seg plugins` lists them): quick, quick-nometa, random, portfolio, portfolio-nested, portfolio-lr-sched, or a plugin's."),
     meta_dataset: Path = typer.Option(None, "--meta-dataset", help="Meta-train the predictors on this meta-dataset first."),
@@ -68,7 +69,7 @@ def tune(
     with make_progress(budget, quiet or as_json, console=err_console) as progress:
         result = run_tune(
             data, budget, out=out, resume=resume, progress=progress, started=take_process_entry(), model=model,
-            checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device, precision=precision,
+            checkpoint=str(checkpoint) if checkpoint else None, space=space, seed=seed, device=device, precision=precision, prompt=prompt,
             optimizer=optimizer, meta_dataset=str(meta_dataset) if meta_dataset else None,
             predictors=str(predictors) if predictors else None, extractor=extractor, surrogate=surrogate,
             max_epochs=max_epochs, n_candidates=candidates, workers=workers, executor=executor, address=address,
@@ -86,8 +87,9 @@ def _summary(result) -> None:
         return "n/a" if value is None else f"{value:.4f}"
 
     refit = f", refit on {result.refit['pairs']} train + val pairs" if result.refit else ""
+    name, reference, _ = result.reference
     stdout_console.print(
-        f"[bold]test IoU {fmt(result.test_iou)}[/bold] (zero-shot {fmt(result.zero_shot_test_iou)}), "
+        f"[bold]test IoU {fmt(result.test_iou)}[/bold] ({name} {fmt(reference)}), "
         f"val IoU {fmt(result.val_iou)}, {result.n_trials} configurations in {result.elapsed_s:.1f} s "
         f"of {result.budget_s:.0f} s{refit}"
     )
@@ -96,10 +98,14 @@ def _summary(result) -> None:
 
 
 def _class_table(result) -> None:
-    """Test IoU and Dice per class, tuned next to zero-shot, for runs with more than one class."""
+    """Test IoU and Dice per class, tuned next to zero-shot (box prompts) or the most-frequent-class
+    baseline (no prompts), for runs with more than one class."""
     tuned = result.test_iou_per_class or {}
-    zero = result.zero_shot_test_iou_per_class or {}
-    names = list(tuned or zero)
+    if getattr(result, "prompt", "box") == "none":  # every run has the baseline's: the table needs the model's
+        label, zero, names = "baseline IoU", result.baseline_test_iou_per_class or {}, list(tuned)
+    else:
+        label, zero = "zero-shot IoU", result.zero_shot_test_iou_per_class or {}
+        names = list(tuned or zero)
     if len(names) < 2:
         return
     from rich.table import Table
@@ -108,7 +114,7 @@ def _class_table(result) -> None:
         return "-" if value is None else f"{value:.3f}"
 
     dice = result.test_dice_per_class or {}
-    table = Table("class", "test IoU", "zero-shot IoU", "test Dice", title="per class (-: in neither masks nor predictions)")
+    table = Table("class", "test IoU", label, "test Dice", title="per class (-: in neither masks nor predictions)")
     for name in names:
         table.add_row(name, fmt(tuned.get(name)), fmt(zero.get(name)), fmt(dice.get(name)))
     stdout_console.print(table)
@@ -118,12 +124,12 @@ def predict(
     run_dir: Path = typer.Argument(..., help="Folder of a finished `qtt-seg tune` run."),
     images: list[Path] = typer.Argument(..., help="Image files to segment."),
     out: Path = typer.Option(..., "--out", help="Folder for <stem>_mask.png and <stem>_overlay.png."),
-    boxes: Path = typer.Option(None, "--boxes", help='JSON: {"image name": [[x0, y0, x1, y1(, class)], ...]}; default: whole image.'),
+    boxes: Path = typer.Option(None, "--boxes", help='JSON: {"image name": [[x0, y0, x1, y1(, class)], ...]}; default: whole image. A model tuned with --prompt none takes none.'),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
 ) -> None:
     """Segment new images with the tuned model of a run; never overwrites existing files."""
-    from qtt_core.predict import predict_files
-    from qtt_core.tuner import load_best
+    from qtt_core.predict import check_boxes_allowed, predict_files
+    from qtt_core.tuner import load_best, load_result
 
     targets = [out / f"{Path(i).stem}{suffix}" for i in images for suffix in ("_mask.png", "_overlay.png")]
     existing = [str(t) for t in targets if t.exists()]
@@ -132,5 +138,7 @@ def predict(
     missing = [str(i) for i in images if not Path(i).is_file()]
     if missing:
         raise UsageError(f"image {missing[0]} does not exist")
-    written = predict_files(load_best(run_dir, device=device), images, out, boxes)
+    prompt = load_result(run_dir).get("prompt", "box")  # runs of older versions: box
+    check_boxes_allowed(prompt, boxes)  # before the model loads
+    written = predict_files(load_best(run_dir, device=device), images, out, boxes, prompt=prompt)
     stdout_console.print(f"wrote {len(written)} masks and overlays to {out}")

@@ -1,6 +1,7 @@
 """Test doubles for qtt-seg and for plugin authors (like ``botorch.utils.testing``).
 
-- :class:`InMemoryData` / :func:`make_shapes_data`: small generated segmentation datasets.
+- :class:`InMemoryData` / :func:`make_shapes_data`: small generated segmentation datasets;
+  :func:`qtt_core.testing.aerial.write_aerial_set` writes a colour-coded five-class aerial-style set.
 - :class:`MockAdapter`: a model adapter with deterministic synthetic learning curves.
 - :func:`check_adapter`, :func:`check_extractor`, :func:`check_space`: the conformance
   checks that the test suite runs over every registered provider.

@@ -46,11 +46,13 @@ class MockSession(TuningSession):
     there (its epoch, configuration and per-epoch scores and costs), read before every use:
     another session (a killed run's, a parallel worker's) continues where this one stopped,
     like a real adapter's saved states. A state's score on any split is ``curve`` at its epoch;
-    the best validated epoch is kept as a real session keeps it.
+    the best validated epoch is kept as a real session keeps it. ``prompt`` is the request's
+    (``box`` or ``none``); the scores do not depend on it, and the export records it.
     """
 
     def __init__(self, request: SessionRequest, epoch_cost_s: float, sleep: bool, fail_ids: set[str], curve: Curve = synthetic_curve):
         self.request = request
+        self.prompt = request.prompt
         self.epoch_cost_s = epoch_cost_s
         self.sleep = sleep
         self.fail_ids = fail_ids
@@ -124,14 +126,22 @@ class MockSession(TuningSession):
         kept = self._kept_epoch(config_id, epoch)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": kept}
+        payload = {"model": self.request.model, "config": self.configs[config_id], "epoch": kept, "prompt": self.prompt}
         (out_dir / "mock_weights.json").write_text(json.dumps(payload))
         return out_dir
 
 
 class _MockTuned(TunedModel):
+    """Fills each box with its class (1 when not given); the whole image without boxes, or when
+    tuned without prompts."""
+
+    def __init__(self, prompt: str = "box"):
+        self.prompt = prompt
+
     def predict(self, image: np.ndarray, boxes=None) -> np.ndarray:
         label = np.zeros(image.shape[:2], dtype=np.uint8)
+        if self.prompt == "none":
+            boxes = None
         for box in boxes or [(0, 0, image.shape[1], image.shape[0])]:
             x0, y0, x1, y1 = (int(v) for v in box[:4])
             label[y0 : y1 + 1, x0 : x1 + 1] = int(box[4]) if len(box) > 4 else 1
@@ -146,19 +156,29 @@ class MockAdapter(ModelAdapter):
         sleep: really wait ``epoch_cost_s`` per epoch (to test budgets and deadlines).
         fail_ids: configuration ids whose training raises :class:`TrialFailed`.
         curve: the learning curve (default :func:`synthetic_curve`, which only rises).
+        prompts: the prompt protocols it supports (:meth:`prompt_protocols`).
+
+    Attributes:
+        opened: the request of every session it opened, in order (tests assert what a run asked
+            for, e.g. ``request.prompt``).
     """
 
     name = "mock"
 
     def __init__(
         self, epoch_cost_s: float = 1.0, sleep: bool = False, fail_ids: set[str] | None = None, space: str = "sam-lora",
-        curve: Curve = synthetic_curve,
+        curve: Curve = synthetic_curve, prompts: tuple[str, ...] = ("box",),
     ):
         self.epoch_cost_s = epoch_cost_s
         self.sleep = sleep
         self.fail_ids = set(fail_ids or ())
         self.space = space
         self.curve = curve
+        self.protocols = tuple(prompts)
+        self.opened: list[SessionRequest] = []
+
+    def prompt_protocols(self) -> list[str]:
+        return list(self.protocols)
 
     def model_names(self) -> list[str]:
         return ["mock"]
@@ -167,9 +187,11 @@ class MockAdapter(ModelAdapter):
         return self.space
 
     def open_session(self, request: SessionRequest) -> MockSession:
+        self.opened.append(request)
         return MockSession(request, self.epoch_cost_s, self.sleep, self.fail_ids, self.curve)
 
     def load_tuned(self, weights_dir: Path, device: str = "cpu") -> TunedModel:
-        if not (Path(weights_dir) / "mock_weights.json").is_file():
+        path = Path(weights_dir) / "mock_weights.json"
+        if not path.is_file():
             raise FileNotFoundError(f"{weights_dir} holds no mock_weights.json")
-        return _MockTuned()
+        return _MockTuned(json.loads(path.read_text()).get("prompt", "box"))

@@ -1,6 +1,11 @@
 """The final phase of a run: refit, test score and export of the best validated epoch, overlays,
 plots and ``result.json``.
 
+The tuned model is compared with a reference: the untuned (zero-shot) model with box prompts,
+the most-frequent-class baseline (:mod:`qtt_core.data.baseline`) without prompts, where the
+untuned model has no output worth a score (its zero-shot fields are then null). Every run
+reports the baseline.
+
 Each step is recorded in the run state when done (``phase``, then ``final``), so a resumed
 process neither searches again nor repeats a finished step.
 """
@@ -31,7 +36,11 @@ REPORT_RESERVE_S = 4.0
 
 @dataclass
 class TuneResult:
-    """What a run produced; ``result.json`` holds the same fields."""
+    """What a run produced; ``result.json`` holds the same fields.
+
+    ``zero_shot_*`` are None (null) in a run with ``prompt`` ``none``; ``baseline_*`` (the most
+    frequent training class, predicted on every pixel) are there in every run.
+    """
 
     run_dir: Path
     model: str
@@ -41,8 +50,8 @@ class TuneResult:
     best_config_id: str | None
     val_iou: float | None
     test_iou: float | None
-    zero_shot_val_iou: float
-    zero_shot_test_iou: float
+    zero_shot_val_iou: float | None
+    zero_shot_test_iou: float | None
     n_trials: int
     trials: list[dict[str, Any]] = field(default_factory=list)
     weights: str | None = None
@@ -56,6 +65,17 @@ class TuneResult:
     zero_shot_test_iou_per_class: dict[str, float | None] | None = None
     zero_shot_test_dice_per_class: dict[str, float | None] | None = None
     startup: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str = "box"
+    baseline_class: str | None = None
+    baseline_test_iou: float | None = None
+    baseline_test_iou_per_class: dict[str, float | None] | None = None
+
+    @property
+    def reference(self) -> tuple[str, float | None, dict[str, float | None] | None]:
+        """What the tuned model is compared with: ``(name, test IoU, test IoU per class)``."""
+        if self.prompt == "none":
+            return "most-frequent-class baseline", self.baseline_test_iou, self.baseline_test_iou_per_class
+        return "zero-shot", self.zero_shot_test_iou, self.zero_shot_test_iou_per_class
 
     def to_json(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.__dict__.items() if k != "run_dir"}
@@ -69,8 +89,8 @@ class FinalPhase:
     Args:
         run: the run's shared pieces (:class:`qtt_core.tuner.tuner._Run`): its folder
             (``run``), settings, adapter, session request, clock, data, history, state with
-            ``_save()``, the predictors line, and the budget helpers ``_refit_plan()``,
-            ``_refit_inputs()`` and ``_end_reserve_s()``.
+            ``_save()``, the predictors line, ``baseline()`` (the most-frequent-class baseline),
+            and the budget helpers ``_refit_plan()``, ``_refit_inputs()`` and ``_end_reserve_s()``.
     """
 
     def __init__(self, run: Any):
@@ -84,11 +104,13 @@ class FinalPhase:
         in one rename, with ``refit.json`` beside them only when refitted. ``session`` is the
         search's (None on a resume in the final phase: opened when needed).
         """
-        from qtt_core.tuner.report import write_plots
+        from qtt_core.tuner.report import REFERENCE_LABELS, write_plots
 
         self.r.state.phase = "final"
         self.r._save()
         zero = self.r.state.zero_shot
+        baseline = self.r.baseline()  # computed here when an older version's run resumes in its final phase
+        prompt = self.r.settings.prompt
         best = self.r.history.incumbent()
         final = self.r.state.final
         if final is None:
@@ -98,7 +120,11 @@ class FinalPhase:
         if not final.get("reported"):
             if final["weights"]:
                 self._overlays(Path(final["weights"]))
-            write_plots(self.r.history, zero.val, self.r.run.plots, final.get("test_per_class"), zero.test_per_class)
+            if prompt == "none":
+                reference_val, reference_per_class = baseline.val_iou, {"iou": baseline.test_iou_per_class}
+            else:
+                reference_val, reference_per_class = zero.val, zero.test_per_class
+            write_plots(self.r.history, reference_val, self.r.run.plots, final.get("test_per_class"), reference_per_class, REFERENCE_LABELS[prompt])
             final["reported"] = True
             self.r._save()
         result = TuneResult(
@@ -121,12 +147,17 @@ class FinalPhase:
             best_epoch=best.epoch if best else None,
             precision=self.r.request.precision,
             startup=self.r.state.startup,
+            prompt=prompt,
+            baseline_class=baseline.class_name,
+            baseline_test_iou=baseline.test_iou,
+            baseline_test_iou_per_class=baseline.test_iou_per_class,
             **_per_class_fields(final.get("test_per_class"), "test"),
             **_per_class_fields(zero.test_per_class, "zero_shot_test"),
         )
         result.elapsed_s = round(self.r.clock.elapsed_s(), 3)
         self.r.run.write_json(self.r.run.result, result.to_json())
-        log.info("done in %.1f s: test IoU %s (zero-shot %.4f)", result.elapsed_s, _fmt(result.test_iou), zero.test)
+        name, value, _ = result.reference
+        log.info("done in %.1f s: test IoU %s (%s %s)", result.elapsed_s, _fmt(result.test_iou), name, _fmt(value))
         return result
 
     def _final_model(self, session: TuningSession | None, best: EpochRow) -> dict[str, Any]:

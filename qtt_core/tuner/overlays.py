@@ -15,13 +15,18 @@ __all__ = ["write_overlays"]
 
 def write_overlays(tuned: TunedModel, split, folder: Path, count: int = 4) -> list[Path]:
     """For the first ``count`` samples of ``split``: ``<name>.png`` = [ground truth | prediction],
-    prompted with the ground truth's boxes (one per class present)."""
+    prompted with the ground truth's boxes (one per class present), or with nothing for a model
+    tuned without prompts (``tuned.prompt == "none"``; no boxes are drawn then)."""
     folder.mkdir(parents=True, exist_ok=True)
+    unprompted = getattr(tuned, "prompt", "box") == "none"
     written = []
     for index in range(min(count, len(split))):
         image, truth = split.image(index), split.mask(index)
-        boxes = boxes_from_label_map(truth)
-        predicted = tuned.predict(image, boxes) if boxes else np.zeros_like(truth)
+        boxes = None if unprompted else boxes_from_label_map(truth)
+        if unprompted:
+            predicted = tuned.predict(image)
+        else:
+            predicted = tuned.predict(image, boxes) if boxes else np.zeros_like(truth)  # nothing to prompt: nothing predicted
         left = np.asarray(overlay(image, truth, boxes))
         right = np.asarray(overlay(image, predicted, boxes))
         gap = np.full((image.shape[0], 4, 3), 255, dtype=np.uint8)

@@ -14,7 +14,9 @@ __all__ = ["LiveProgress", "NullProgress", "Progress", "make_progress"]
 
 class Progress(Protocol):
     def update(self, **fields: Any) -> None:
-        """New values for some of: time_left_s, trials, config_id, epoch, incumbent, zero_shot."""
+        """New values for some of: time_left_s, trials, config_id, epoch, incumbent, prompt ("box" or
+        "none"), zero_shot (the untuned model's val IoU, box prompts) and baseline (the
+        most-frequent-class baseline's val IoU, shown instead of zero_shot without prompts)."""
         ...
 
 
@@ -22,6 +24,9 @@ class NullProgress:
     """Shows nothing (output is not a terminal, or ``--quiet``)."""
 
     def update(self, **fields: Any) -> None:
+        return None
+
+    def new_run(self, label: str, budget_s: float) -> None:
         return None
 
     def __enter__(self) -> NullProgress:
@@ -32,7 +37,11 @@ class NullProgress:
 
 
 class LiveProgress:
-    """A small rich panel on stderr: time left, trials, current configuration, incumbent.
+    """A small rich panel on stderr: time left, trials, current configuration, incumbent, and what
+    it is compared with (zero-shot with box prompts, the most-frequent-class baseline without).
+
+    One panel may show several runs one after the other (``qtt-seg demo``): :meth:`new_run`
+    names the next one and clears what the previous one showed.
 
     The panel is redrawn in place, so everything else written to the terminal while it is
     shown must go through ``console`` (pass the one the log handler uses): rich then prints
@@ -65,19 +74,26 @@ class LiveProgress:
             self._time_left_at = time.monotonic()
         self.fields.update(new)
 
+    def new_run(self, label: str, budget_s: float) -> None:
+        """Show the run ``label`` (a ``budget_s`` second run) from now on, the previous run's values cleared."""
+        self.fields = {"run": label, "time_left_s": budget_s}
+        self._time_left_at = time.monotonic()
+
     def _render(self):
         from rich.table import Table
 
         f = self.fields
         time_left = f.get("time_left_s", 0.0) - (time.monotonic() - self._time_left_at)
         table = Table.grid(padding=(0, 2))
+        if "run" in f:
+            table.add_row("run", str(f["run"]))
         table.add_row("time left", f"{max(0.0, time_left):.0f} s")
         table.add_row("trials", str(f.get("trials", 0)))
         table.add_row("training", f"{f.get('config_id', '-')} epoch {f.get('epoch', '-')}")
         incumbent = f.get("incumbent")
-        zero = f.get("zero_shot")
         table.add_row("best val IoU", f"{incumbent:.4f}" if incumbent is not None else "-")
-        table.add_row("zero-shot val IoU", f"{zero:.4f}" if zero is not None else "-")
+        name, reference = ("baseline val IoU", f.get("baseline")) if f.get("prompt") == "none" else ("zero-shot val IoU", f.get("zero_shot"))
+        table.add_row(name, f"{reference:.4f}" if reference is not None else "-")
         return table
 
 

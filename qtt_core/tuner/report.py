@@ -10,15 +10,28 @@ import numpy as np
 
 from qtt_core.tuner.history import History
 
-__all__ = ["write_plots"]
+__all__ = ["REFERENCE_LABELS", "write_plots"]
+
+
+#: how the plots label the reference of each prompt protocol (the dashed line, the second bars)
+REFERENCE_LABELS = {"box": "zero-shot", "none": "baseline (most frequent class)"}
 
 
 def write_plots(
-    history: History, zero_shot_val: float, folder: Path,
-    tuned_per_class: dict[str, Any] | None = None, zero_shot_per_class: dict[str, Any] | None = None,
+    history: History, reference_val: float | None, folder: Path,
+    tuned_per_class: dict[str, Any] | None = None, reference_per_class: dict[str, Any] | None = None,
+    reference_label: str = REFERENCE_LABELS["box"],
 ) -> list[Path]:
     """Write ``incumbent.png``, ``curves.png``, ``predicted_vs_observed.png`` and, with per-class
-    test results (``{"iou": {class: value or None}, ...}``), ``per_class.png`` to ``folder``."""
+    test results (``{"iou": {class: value or None}, ...}``), ``per_class.png`` to ``folder``.
+
+    Args:
+        reference_val: the validation IoU the tuned model is compared with (a dashed line): the
+            zero-shot model's with box prompts, the most-frequent-class baseline's without
+            (:data:`REFERENCE_LABELS`); None draws no line.
+        reference_per_class: that reference's test results per class, beside the tuned model's.
+        reference_label: its name in the legends.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,7 +45,8 @@ def write_plots(
     times = [row.elapsed_s for row in rows]
     values = np.maximum.accumulate([row.score for row in rows]) if rows else []
     axis.step(times, values, where="post", label="best validation score (tuned)")
-    axis.axhline(zero_shot_val, color="grey", linestyle="--", label="zero-shot")
+    if reference_val is not None:
+        axis.axhline(reference_val, color="grey", linestyle="--", label=reference_label)
     axis.set(xlabel="elapsed (s)", ylabel="validation IoU", title="incumbent over time")
     axis.legend(loc="lower right")
     written.append(_save(figure, folder / "incumbent.png"))
@@ -41,7 +55,8 @@ def write_plots(
     for config_id in dict.fromkeys(r.config_id for r in rows):
         curve = [(r.epoch, r.score) for r in rows if r.config_id == config_id]
         axis.plot(*zip(*curve, strict=True), marker="o", markersize=3, linewidth=1)
-    axis.axhline(zero_shot_val, color="grey", linestyle="--")
+    if reference_val is not None:
+        axis.axhline(reference_val, color="grey", linestyle="--")
     axis.set(xlabel="epoch", ylabel="validation IoU", title=f"learning curves ({len(set(r.config_id for r in rows))} configurations)")
     written.append(_save(figure, folder / "curves.png"))
 
@@ -53,17 +68,17 @@ def write_plots(
     axis.set(xlabel="predicted score", ylabel="observed score", title="predictor vs observation", xlim=(0, 1), ylim=(0, 1))
     written.append(_save(figure, folder / "predicted_vs_observed.png"))
 
-    if tuned_per_class or zero_shot_per_class:
-        written.append(_per_class_bars(plt, tuned_per_class, zero_shot_per_class, folder / "per_class.png"))
+    if tuned_per_class or reference_per_class:
+        written.append(_per_class_bars(plt, tuned_per_class, reference_per_class, reference_label, folder / "per_class.png"))
     return written
 
 
-def _per_class_bars(plt, tuned: dict[str, Any] | None, zero_shot: dict[str, Any] | None, path: Path) -> Path:
-    """Test IoU per class, tuned next to zero-shot (a class with no value has no bar)."""
-    names = list(((tuned or zero_shot) or {}).get("iou", {}))
+def _per_class_bars(plt, tuned: dict[str, Any] | None, reference: dict[str, Any] | None, reference_label: str, path: Path) -> Path:
+    """Test IoU per class, tuned next to the reference (a class with no value has no bar)."""
+    names = list(((tuned or reference) or {}).get("iou", {}))
     positions = np.arange(len(names))
     figure, axis = plt.subplots(figsize=(max(4.5, 0.6 * len(names) + 2), 4))
-    for offset, (label, scores) in zip((-0.2, 0.2), (("tuned", tuned), ("zero-shot", zero_shot)), strict=True):
+    for offset, (label, scores) in zip((-0.2, 0.2), (("tuned", tuned), (reference_label, reference)), strict=True):
         values = [(scores or {}).get("iou", {}).get(name) for name in names]
         axis.bar(positions + offset, [np.nan if v is None else v for v in values], width=0.4, label=label)
     axis.set_xticks(positions, names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from qtt_core.data.baseline import Baseline
+
 __all__ = ["RunState", "ZeroShot"]
 
 
@@ -17,15 +19,17 @@ class ZeroShot:
     """The untuned model's scores, measured once per run, and the end reserve taken from them.
 
     Attributes:
-        val / test: mean IoU on the validation and test pairs.
+        val / test: mean IoU on the validation and test pairs; None in a run without prompts
+            (``prompt: none``), where the pass only measures the time (the untuned model has no
+            prompt-free output worth a score).
         test_eval_s: seconds of the test pass (the final evaluation, export and overlays cost about that).
         reserve_s: seconds kept for the final phase (scaled by the run's slowdown when used).
         build_and_val_s: seconds to build the model and score the validation pairs (a refit's start-up).
         test_per_class: ``{"iou": {class: value}, "dice": {...}}`` on the test pairs, or None.
     """
 
-    val: float
-    test: float
+    val: float | None
+    test: float | None
     test_eval_s: float
     reserve_s: float
     build_and_val_s: float = 0.0
@@ -45,6 +49,8 @@ class RunState:
         history: the recorded epochs (:meth:`History.to_state`).
         predictors: one line: which knowledge the optimiser started from.
         zero_shot: the untuned model's scores, once measured.
+        baseline: the most-frequent-class baseline (:class:`~qtt_core.data.baseline.Baseline`),
+            once computed (absent in the states of older versions: computed on resume).
         phase: ``"search"`` or ``"final"`` (the search had ended; a resume goes on with the final phase).
         final: the final phase's finished steps: ``test_iou``, ``weights``, ``refit``,
             ``test_per_class``, ``reported``.
@@ -61,6 +67,7 @@ class RunState:
     history: dict[str, Any] | None = None
     predictors: str = ""
     zero_shot: ZeroShot | None = None
+    baseline: Baseline | None = None
     phase: str = "search"
     final: dict[str, Any] | None = None
     refit: dict[str, Any] | None = None
@@ -73,6 +80,8 @@ class RunState:
         values = {key: value for key, value in payload.items() if key in known}
         if isinstance(values.get("zero_shot"), dict):
             values["zero_shot"] = ZeroShot(**values["zero_shot"])
+        if isinstance(values.get("baseline"), dict):
+            values["baseline"] = Baseline.from_json(values["baseline"])
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
@@ -80,4 +89,6 @@ class RunState:
         payload = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.zero_shot is not None:
             payload["zero_shot"] = asdict(self.zero_shot)
+        if self.baseline is not None:
+            payload["baseline"] = self.baseline.to_json()
         return {key: value for key, value in payload.items() if value is not None}

@@ -19,6 +19,12 @@ optimiser asks with ``reserve=True`` whenever a worker is free, knowing which tr
 flight; results are told and recorded as they arrive, and only this driver writes the run's
 files. Trials in flight when a run was killed are asked again on resume.
 
+Every session of a run (the search's, the workers', the refit's) prompts as ``settings.prompt``
+says (:data:`qtt_core.adapter.PROMPT_PROTOCOLS`): ``box``, ground-truth boxes, compared with the
+untuned (zero-shot) model; ``none``, no prompts, where the untuned model's pass only measures
+the time and the run is compared with the most-frequent-class baseline
+(:mod:`qtt_core.data.baseline`), which every run reports.
+
 This module holds the set-up and the search loops; the other jobs have modules of their own:
 what the optimiser starts from (:mod:`~qtt_core.tuner.knowledge`), the saved state
 (:mod:`~qtt_core.tuner.state`), the final phase (:mod:`~qtt_core.tuner.final`), the start-up
@@ -37,7 +43,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from qtt_core.adapter import EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
+from qtt_core.adapter import PROMPT_PROTOCOLS, EpochReport, ModelAdapter, SessionRequest, TuningSession, failure_reason
+from qtt_core.data.baseline import Baseline, most_frequent_class_baseline
 from qtt_core.errors import UsageError
 from qtt_core.optimizer.base import Optimizer
 from qtt_core.precision import resolve_device, resolve_precision
@@ -60,6 +67,13 @@ log = logging.getLogger("qtt_seg.tune")
 
 #: seconds past the training deadline that parallel workers may take to stop at a step boundary
 STRAGGLER_GRACE_S = 2.0
+#: what ``run.log`` says about each prompt protocol, first thing (how the run scores, what it compares with)
+PROMPT_LINES = {
+    "box": "prompts: box - one box per object from the ground truth (the paper's protocol); results are compared "
+           "with the untuned (zero-shot) model and with predicting the most frequent class",
+    "none": "prompts: none - the model segments without prompts; the untuned model has no prompt-free output, "
+            "so results are compared with predicting the most frequent class",
+}
 #: settings a resume takes from its own call (where and how it runs), not from the saved run
 RUNTIME_SETTINGS = ("device", "precision", "workers", "executor", "address", "cpus_per_job", "gpus_per_job")
 
@@ -103,7 +117,7 @@ def tune(
     resolve_precision(settings.precision, resolve_device(settings.device))  # fp16 without CUDA stops here
     startup.mark("torch")  # imported by the device check, unless the caller had it
     if not resume:
-        registry.adapter_for(settings.model)  # an unknown model stops here, before any file is written
+        _check_prompt(settings, registry.adapter_for(settings.model))  # an unknown model or prompt stops here, before any file is written
         check_knowledge(settings, registry)
     if resume:
         run = RunDirectory.create(out, settings.model, resume=True)
@@ -121,6 +135,7 @@ def tune(
         if hasattr(dataset, "save_split"):
             dataset.save_split(run.split)
     adapter = registry.adapter_for(settings.model)
+    _check_prompt(settings, adapter)  # on resume: the saved prompt, should the model's plugin have changed since
     startup.mark("data")
     handler = _log_to(run.log)
     try:
@@ -139,6 +154,15 @@ def _load_data(data: Any, settings: TuneSettings, split_file: Path | None) -> An
     from qtt_core.data import load_dataset
 
     return load_dataset(data, split_seed=settings.seed, split_file=split_file, **dict(settings.data_options or {}))
+
+
+def _check_prompt(settings: TuneSettings, adapter: ModelAdapter) -> None:
+    """A prompt protocol that is unknown, or that the model's adapter does not support, stops here."""
+    supported = [name for name in adapter.prompt_protocols() if name in PROMPT_PROTOCOLS]
+    if settings.prompt in supported:
+        return
+    what = "is not a prompt protocol" if settings.prompt not in PROMPT_PROTOCOLS else "is not supported by this model"
+    raise UsageError(f"--prompt {settings.prompt}: {what}; {settings.model} supports --prompt {' or '.join(supported)}")
 
 
 def _check_parallel(settings: TuneSettings) -> None:
@@ -180,6 +204,7 @@ class _Run:
             log.info("resuming %s with %.1f s left", run.root, clock.remaining_s())
         self.settings = settings
         self.data = data
+        log.info("%s", PROMPT_LINES[settings.prompt])
         counts = ", ".join(f"{len(self.data.split(s))} {s}" for s in ("train", "val", "test"))
         log.info("data: %s pairs, %d classes (%.1f s into the run)", counts, self.data.num_classes, clock.elapsed_s())
         encoding = getattr(self.data, "encoding", None)
@@ -242,8 +267,9 @@ class _Run:
         self.request = SessionRequest(
             model=settings.model, data=self.data, device=resolve_device(settings.device), checkpoint=settings.checkpoint,
             workdir=self.run.sessions, seed=settings.seed, options={"max_epochs": settings.max_epochs},
-            precision=resolve_precision(settings.precision, resolve_device(settings.device)),
+            precision=resolve_precision(settings.precision, resolve_device(settings.device)), prompt=settings.prompt,
         )
+        self.progress.update(prompt=settings.prompt)
         if self.state.phase == "final":  # resumed after the search: no optimiser, no workers
             log.info("the search had ended; the final phase continues (%.1f s into the run)", self.clock.elapsed_s())
             self.metafeatures, self.candidates, self.optimizer = self.state.metafeatures, self.state.candidates, None
@@ -251,6 +277,8 @@ class _Run:
         mark = self.startup.mark
         metafeatures = self.state.metafeatures or self.registry.extractors.get(settings.extractor).extract(self.data, seed=settings.seed)
         mark("meta-features")
+        self.baseline()
+        mark("baseline")
         space = self.registry.load_space(settings.space or self.adapter.default_space(settings.model))
         knowledge = find_knowledge(settings, self.registry, self.adapter, space)
         self.predictors = knowledge.description
@@ -281,8 +309,21 @@ class _Run:
         finally:
             session.close()
 
+    def baseline(self) -> Baseline:
+        """The most-frequent-class baseline, computed once per run (:mod:`qtt_core.data.baseline`)."""
+        if self.state.baseline is None:
+            started = time.monotonic()
+            self.state.baseline = baseline = most_frequent_class_baseline(self.data)
+            log.info("baseline: predicting %r (the most frequent class in the training masks) on every pixel scores "
+                     "val %.4f, test %.4f (%.1f s)", baseline.class_name, baseline.val_iou, baseline.test_iou, time.monotonic() - started)
+        if self.settings.prompt == "none":
+            self.progress.update(baseline=self.state.baseline.val_iou)
+        return self.state.baseline
+
     def _zero_shot(self, session: TuningSession) -> None:
-        if self.state.zero_shot is not None:
+        """The untuned model's scores with box prompts; without prompts the pass only measures the time."""
+        if self.state.zero_shot is not None:  # measured before a kill
+            self.progress.update(zero_shot=self.state.zero_shot.val)
             return
         started = time.monotonic()
         val = session.zero_shot_score("val")
@@ -292,6 +333,10 @@ class _Run:
         # final phase: a test evaluation, overlays and export (about another test pass, measured
         # here; the validation pass above also paid for building the model), and the report files
         reserve_s = 2.5 * test_s + REPORT_RESERVE_S
+        if self.settings.prompt == "none":  # an untrained class head: its scores mean nothing
+            self.state.zero_shot = ZeroShot(val=None, test=None, test_eval_s=test_s, reserve_s=reserve_s, build_and_val_s=middle - started)
+            log.info("untuned evaluation pass: %.1f s (no zero-shot score without prompts); %.1f s reserved for the end", test_s, reserve_s)
+            return
         self.state.zero_shot = ZeroShot(
             val=val, test=test, test_eval_s=test_s, reserve_s=reserve_s, build_and_val_s=middle - started,
             test_per_class=per_class_record(session.class_scores(None, "test")),
@@ -404,6 +449,7 @@ class _Run:
             model=settings.model, data=self.data, device=resolve_device(settings.device) if settings.executor == "local" else settings.device,
             checkpoint=checkpoint, workdir=self.run.sessions.resolve(), seed=settings.seed, options={"max_epochs": settings.max_epochs},
             precision=settings.precision if settings.executor == "ray" else resolve_precision(settings.precision, resolve_device(settings.device)),
+            prompt=settings.prompt,
         )
         if self.data_path is not None:
             split = self.run.split.resolve() if self.run.split.is_file() else None

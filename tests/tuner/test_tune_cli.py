@@ -125,3 +125,27 @@ def test_multiclass_runs_print_a_per_class_table(capsys):
     assert any("car" in line and "-" in line for line in lines)
     _class_table(SimpleNamespace(test_iou_per_class={"polyp": 0.8}, zero_shot_test_iou_per_class={"polyp": 0.7}, test_dice_per_class={}))
     assert capsys.readouterr().out == ""  # one class: the summary line says it all
+
+
+@pytest.mark.slow
+def test_sam_nano_tunes_a_colour_coded_aerial_set_without_prompts_then_predicts_without_boxes(tmp_path):
+    """The prompt-free protocol end to end: within budget + 5 s, above the most-frequent-class
+    baseline, and label maps with several classes from `predict` without a boxes file."""
+    from qtt_core.testing.aerial import CLASSES, write_aerial_set
+
+    data = write_aerial_set(tmp_path / "aerial", train=16, val=4, test=4, size=128, seed=1)
+    out = tmp_path / "run"
+    started = time.monotonic()
+    result = run_cli("tune", data, "--budget", "45", "--model", "sam-nano", "--classes", data / "classes.json",
+                     "--prompt", "none", "--out", out, "--json")
+    assert result.returncode == 0, result
+    assert time.monotonic() - started <= 45 + 5
+    payload = json.loads(result.stdout)
+    assert payload["prompt"] == "none" and payload["zero_shot_test_iou"] is None
+    assert list(payload["test_iou_per_class"]) == list(CLASSES)
+    assert payload["test_iou"] > payload["baseline_test_iou"]
+    images = sorted((data / "test" / "images").glob("*.png"))
+    predicted = run_cli("predict", out, *images, "--out", tmp_path / "pred")
+    assert predicted.returncode == 0, predicted
+    colours = {tuple(c) for m in (tmp_path / "pred").glob("*_mask.png") for c in np.unique(np.asarray(Image.open(m).convert("RGB")).reshape(-1, 3), axis=0)}
+    assert len(colours) > 2 and colours <= {(255, 0, 0), *CLASSES.values()}  # several classes, in the masks' own colours
