@@ -32,6 +32,8 @@ class PromptableAdapter(ModelAdapter):
             inside it, not at module level.
         default_space: the search space of every model, or one per model name.
         default_model: the model ``tune`` uses when none is given (one that works offline), or None.
+        prompt_free: the wrappers implement :class:`~qtt_engine.protocol.PromptFreeModel`, so
+            the models are tuned without prompts too (``--prompt none``).
     """
 
     def __init__(
@@ -41,12 +43,14 @@ class PromptableAdapter(ModelAdapter):
         make_wrapper: Callable[[str, str | Path | None], PromptableModel],
         default_space: str | Mapping[str, str],
         default_model: str | None = None,
+        prompt_free: bool = False,
     ):
         self.name = name
         self._models = list(models)
         self._make_wrapper = make_wrapper
         self._default_space = default_space
         self._default_model = default_model
+        self._prompt_free = prompt_free
 
     def model_names(self) -> list[str]:
         return list(self._models)
@@ -55,8 +59,8 @@ class PromptableAdapter(ModelAdapter):
         return self._default_model
 
     def prompt_protocols(self) -> list[str]:
-        """Box prompts, and none (the engine's prompt-free decoding, :mod:`qtt_engine.dense`)."""
-        return ["box", "none"]
+        """Box prompts, and none when the wrappers can (the engine's class head, :mod:`qtt_engine.dense`)."""
+        return ["box", "none"] if self._prompt_free else ["box"]
 
     def default_space(self, model: str) -> str:
         if isinstance(self._default_space, str):

@@ -30,7 +30,7 @@ class SamAdapter(PromptableAdapter):
     ``sam-nano`` (shipped, pretrained by the project) is the offline default model."""
 
     def __init__(self):
-        super().__init__("sam", MODEL_NAMES, _make_wrapper, default_space="sam-lora", default_model="sam-nano")
+        super().__init__("sam", MODEL_NAMES, _make_wrapper, default_space="sam-lora", default_model="sam-nano", prompt_free=True)
 
 
 def load_tuned(weights_dir: str | Path, device: str = "cpu") -> TunedSegmenter:

@@ -29,7 +29,7 @@ class Sam2Adapter(PromptableAdapter):
     """SAM 2.1 models tuned with LoRA (peft) on the Hiera trunk; constructing it imports nothing heavy."""
 
     def __init__(self):
-        super().__init__("sam2", MODEL_NAMES, _make_wrapper, default_space="qtt-seg-sam2")
+        super().__init__("sam2", MODEL_NAMES, _make_wrapper, default_space="qtt-seg-sam2", prompt_free=True)
 
 
 def load_tuned(weights_dir: str | Path, device: str = "cpu") -> TunedSegmenter:

@@ -53,7 +53,8 @@ def check_adapter(
     device: str = "cpu",
     registry: Any = None,
 ) -> None:
-    """Freeze-thaw, deadline, scores in [0, 1], export and load_tuned on a tiny dataset.
+    """Freeze-thaw, deadline, scores in [0, 1], export and load_tuned on a tiny dataset, with
+    sessions of each prompt protocol the adapter lists (``prompt_protocols()``).
 
     Args:
         model: the model to check (default: the adapter's last model name, by convention
@@ -68,8 +69,15 @@ def check_adapter(
         space = (registry or Registry()).load_space(adapter.default_space(model))
         config = dict(space.get_default_configuration())
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(64, 64), seed=1)
+    for prompt in adapter.prompt_protocols():
+        _check_sessions(adapter, model, config, device, data, prompt)
+
+
+def _check_sessions(adapter: ModelAdapter, model: str, config: dict[str, Any], device: str, data: Any, prompt: str) -> None:
+    """The checks of :func:`check_adapter` with sessions of one prompt protocol."""
     with tempfile.TemporaryDirectory() as tmp:
-        session = adapter.open_session(SessionRequest(model=model, data=data, device=device, workdir=Path(tmp) / "work", seed=0))
+        request = SessionRequest(model=model, data=data, device=device, workdir=Path(tmp) / "work", seed=0, prompt=prompt)
+        session = adapter.open_session(request)
         try:
             zero = session.zero_shot_score("val")
             assert 0.0 <= zero <= 1.0, f"{adapter.name}: zero-shot score {zero}"
@@ -93,7 +101,8 @@ def check_adapter(
             out = session.export("conf", Path(tmp) / "weights", epoch=best)
             tuned = adapter.load_tuned(out, device=device)
             image = data.split("test").image(0)
-            label = tuned.predict(image, boxes=[[8, 8, 40, 40]])
+            assert getattr(tuned, "prompt", "box") == prompt, f"{adapter.name}: tuned with --prompt {prompt}, loaded as {getattr(tuned, 'prompt', 'box')}"
+            label = tuned.predict(image) if prompt == "none" else tuned.predict(image, boxes=[[8, 8, 40, 40]])
             assert label.shape == image.shape[:2] and label.dtype == np.uint8
         finally:
             session.close()
