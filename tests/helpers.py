@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,8 +88,9 @@ def run_cli(*args: str) -> CliResult:
     return CliResult(code, stdout.getvalue(), stderr.getvalue())
 
 
-def registry_with(*adapters: Any) -> Any:
-    """A registry holding only these model adapters (no plugins loaded from the environment)."""
+def registry_with(*adapters: Any, meta_datasets: Sequence[Any] = ()) -> Any:
+    """A registry holding only these model adapters and meta-dataset specs (no plugins loaded
+    from the environment)."""
     from qtt_core.hookspecs import hookimpl
     from qtt_core.registry import Registry
 
@@ -97,6 +98,10 @@ def registry_with(*adapters: Any) -> Any:
         @hookimpl
         def qtt_model_adapters(self):
             return list(adapters)
+
+        @hookimpl
+        def qtt_meta_datasets(self):
+            return list(meta_datasets)
 
     return Registry(autoload=False, plugins=[Plugin()])
 

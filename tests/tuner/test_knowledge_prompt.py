@@ -7,9 +7,9 @@ import logging
 
 import pytest
 import torch
+from helpers import registry_with
 
 from qtt_core.errors import UsageError
-from qtt_core.hookspecs import hookimpl
 from qtt_core.metadataset.io import write_meta_dataset
 from qtt_core.registry import Registry
 from qtt_core.specs import MetaDatasetSpec
@@ -38,19 +38,9 @@ def recorded(space, tmp_path_factory):
     return found
 
 
-def _registry(*specs: MetaDatasetSpec) -> tuple[Registry, MockAdapter]:
-    adapter = MockAdapter(epoch_cost_s=0.0)
-
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [adapter]
-
-        @hookimpl
-        def qtt_meta_datasets(self):
-            return list(specs)
-
-    return Registry(autoload=False, plugins=[Plugin()]), adapter
+def _registry(*specs: MetaDatasetSpec, space: str = "sam-lora") -> tuple[Registry, MockAdapter]:
+    adapter = MockAdapter(epoch_cost_s=0.0, space=space)
+    return registry_with(adapter, meta_datasets=specs), adapter
 
 
 def _spec(recorded, prompt: str, model: str = "mock") -> MetaDatasetSpec:
@@ -87,7 +77,8 @@ def test_the_same_space_fallback_keeps_to_the_protocol(space, recorded):
 
 
 def test_without_predictors_of_the_protocol_the_run_learns_from_itself(space, recorded, caplog):
-    registry, adapter = _registry(_spec(recorded, "box"))
+    # a space no shipped meta-dataset was recorded on (sam-nano ships none predictors for sam-lora)
+    registry, adapter = _registry(_spec(recorded, "box"), space="a-space-without-recorded-runs")
     with caplog.at_level(logging.WARNING, logger="qtt_seg.tune"):
         knowledge = _find(registry, adapter, space, _settings("none"))
     assert knowledge.description == "none (no meta-trained predictors for prompt protocol 'none'; learning from this run only)"

@@ -115,7 +115,6 @@ def test_the_candidate_pool_holds_the_meta_dataset_best_configurations(tmp_path)
 
 
 def test_a_model_without_predictors_starts_from_those_of_its_space(tmp_path):
-    from qtt_core.hookspecs import hookimpl
     from qtt_core.specs import MetaDatasetSpec
     from qtt_core.surrogates import meta_train_predictors, save_predictors
     from qtt_core.testing import synthetic_meta_dataset
@@ -125,17 +124,9 @@ def test_a_model_without_predictors_starts_from_those_of_its_space(tmp_path):
     meta = synthetic_meta_dataset(space, {"a": 0.6, "b": 1.0}, 30, seed=0)
     folder = save_predictors(tmp_path / "predictors", *meta_train_predictors(meta, space, seed=0, steps=20, n_pairs=300, prior_points=200))
 
-    class Plugin:
-        @hookimpl
-        def qtt_model_adapters(self):
-            return [adapter]
-
-        @hookimpl
-        def qtt_meta_datasets(self):
-            return [MetaDatasetSpec(name="another-model", models=("another",), space="sam-lora", predictors=folder)]
-
+    registry = registry_with(adapter, meta_datasets=[MetaDatasetSpec(name="another-model", models=("another",), space="sam-lora", predictors=folder)])
     data = make_shapes_data(n_train=4, n_val=2, n_test=2, size=(32, 32))
-    result = tune(data, 4.0, out=tmp_path / "run", registry=Registry(autoload=False, plugins=[Plugin()]), model="mock",
+    result = tune(data, 4.0, out=tmp_path / "run", registry=registry, model="mock",
                   optimizer="quick", max_epochs=3, n_candidates=16, device="cpu")  # fmt: skip
     assert "another-model's meta-dataset (same space sam-lora)" in result.predictors
     assert "cost learned from this run" in result.predictors
