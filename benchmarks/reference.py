@@ -23,13 +23,15 @@ BASE = {
     "optimizer": "adamw", "lr": 1e-4, "weight_decay": 0.0, "sched": "constant", "lora": 0, "train_mask_decoder": 1,
     "train_prompt_encoder": 0, "loss": "bce_dice", "resolution_scale": 1.0, "box_jitter": 0.05, "grad_clip": 1.0,
 }
-#: name -> (configuration, embedding cache on)
+#: name -> (configuration, embedding cache on, prompt protocol)
 VARIANTS = {
-    "reference-bs1-uncached": ({**BASE, "batch_size": 1}, False),
-    "bs4-uncached": ({**BASE, "batch_size": 4}, False),
-    "bs4-cached": ({**BASE, "batch_size": 4}, True),
-    "bs1-cached": ({**BASE, "batch_size": 1}, True),
-    "lora-bs4": ({**BASE, "batch_size": 4, "lora": 1, "lora_targets": "qkv+mlp"}, False),
+    "reference-bs1-uncached": ({**BASE, "batch_size": 1}, False, "box"),
+    "bs4-uncached": ({**BASE, "batch_size": 4}, False, "box"),
+    "bs4-cached": ({**BASE, "batch_size": 4}, True, "box"),
+    "bs1-cached": ({**BASE, "batch_size": 1}, True, "box"),
+    "lora-bs4": ({**BASE, "batch_size": 4, "lora": 1, "lora_targets": "qkv+mlp"}, False, "box"),
+    "none-bs4-uncached": ({**BASE, "batch_size": 4}, False, "none"),  # no prompts: the class head, every image decoded once
+    "none-bs4-cached": ({**BASE, "batch_size": 4}, True, "none"),
 }
 
 
@@ -72,13 +74,16 @@ def engine_epoch(wrapper, device: str, precision: str, variant: str, n_images: i
     Args:
         wrapper: a model wrapper with random weights (:mod:`random_weights`).
     """
-    config, cached = VARIANTS[variant]
-    base = wrapper.build().to(device)
+    config, cached, prompt = VARIANTS[variant]
+    base = wrapper.build()
+    always_trained = (wrapper.add_class_head(base, 2),) if prompt == "none" else ()
+    base = base.to(device)
     base.requires_grad_(False)
     store = SampleStore(shapes_data(wrapper.input_size, n_images))
     cache = EmbeddingCache(8 * 2**30 if cached else 0)
-    context = EngineContext(wrapper, store, cache, torch.device(device), num_classes=1, precision=precision)
-    trial = build_trial(wrapper, base, TrainConfig.from_mapping(config, wrapper.part_defaults), max_epochs=100, steps_per_epoch=1, seed=0)
+    context = EngineContext(wrapper, store, cache, torch.device(device), num_classes=1, precision=precision, prompt=prompt)
+    settings = TrainConfig.from_mapping(config, wrapper.part_defaults)
+    trial = build_trial(wrapper, base, settings, max_epochs=100, steps_per_epoch=1, seed=0, always_trained=always_trained)
     trial.model.to(device)
     train_epoch(context, trial, None)  # warm-up
 

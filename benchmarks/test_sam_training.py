@@ -1,5 +1,5 @@
 """Training throughput of the SAM engine: epochs and steps, cached against uncached embeddings,
-against a reference-style loop (batch size 1, every image embedded anew for every sample and
+with box prompts and without (``none-*``: the class head), against a reference-style loop (batch size 1, every image embedded anew for every sample and
 epoch, as the published QTT-SEG trainer does), each in every precision.
 
 CPU (one torch thread): ``sam-tiny`` at its native 128 px, fp32 and bf16, about half a minute.
