@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from qtt_core.adapter import ClassScores, EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
+from qtt_core.adapter import PROMPT_PROTOCOLS, ClassScores, EpochReport, SessionRequest, TrialFailed, TuningSession, best_epoch
 from qtt_core.errors import UsageError
 from qtt_core.files import write_atomic
 from qtt_core.precision import resolve_precision
@@ -64,7 +64,7 @@ class EngineSession(TuningSession):
         unknown = set(request.options) - set(DEFAULT_OPTIONS)
         if unknown:
             raise UsageError(f"unknown session options {sorted(unknown)}; known: {sorted(DEFAULT_OPTIONS)}")
-        if request.prompt not in ("box", "none") or (request.prompt == "none" and not supports_prompt_free(wrapper)):
+        if request.prompt not in PROMPT_PROTOCOLS or (request.prompt == "none" and not supports_prompt_free(wrapper)):
             raise UsageError(f"{wrapper.model_name} cannot be tuned with --prompt {request.prompt}; use --prompt box")
         self.wrapper = wrapper
         self.request = request
