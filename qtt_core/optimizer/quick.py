@@ -32,6 +32,7 @@ out warm-up configurations while the first fit waits for their tells.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -63,6 +64,11 @@ ACQUISITIONS = ("mean", "ei")
 #: the default hysteresis of the ``"mean"`` acquisition (see :class:`QuickTuneOptimizer`), chosen
 #: by nested leave-one-dataset-out on the recorded SAM 2 runs
 SWITCH_MARGIN = 0.05
+
+
+def _tie_key(seed: int, config_id: str) -> int:
+    """A seeded pseudo-random key of a configuration that breaks exact ties in the acquisition."""
+    return int(hashlib.sha1(f"{seed}:{config_id}".encode()).hexdigest()[:12], 16)
 
 
 class QuickTuneOptimizer(Optimizer):
@@ -177,6 +183,7 @@ class QuickTuneOptimizer(Optimizer):
         self._encoded = self.performance.encode(self.pool.configs)
         self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
         self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
+        self._tie_keys = np.array([_tie_key(self.seed, cid) for cid in self.pool.ids])
         self._reset()
 
     @property
@@ -354,8 +361,14 @@ class QuickTuneOptimizer(Optimizer):
 
     def _committed(self, rows: np.ndarray, utility: np.ndarray) -> int:
         """The position in ``rows`` to train: the argmax of ``utility``, unless the configuration
-        trained last is within ``switch_margin`` (relative) of it (then that one: hysteresis)."""
-        best = int(np.argmax(utility))
+        trained last is within ``switch_margin`` (relative) of it (then that one: hysteresis).
+
+        Exact ties (untried configurations whose prior scores are equal) go to the highest
+        :attr:`_tie_keys`, which depend on the seed and the configuration only, never on the
+        pool's order.
+        """
+        tied = np.flatnonzero(utility == np.nanmax(utility)) if not np.isnan(utility).all() else np.arange(len(utility))
+        best = int(tied[np.argmax(self._tie_keys[rows[tied]])])
         tells = [e for e in self.history if e["event"] == "tell"] if self.switch_margin > 0 else []
         if not tells:
             return best

@@ -239,3 +239,20 @@ def test_log_ei_is_botorchs_public_log_expected_improvement(space, pool, monkeyp
         public = LogExpectedImprovement(model, best_f=torch.as_tensor(best_f / 0.8).unsqueeze(-1))(X.unsqueeze(-2))
     assert np.isfinite(ours).all() and ours.min() < -10  # the stable branch is exercised
     np.testing.assert_allclose(ours, public.numpy(), rtol=0, atol=1e-9)
+
+
+def test_ties_are_broken_by_the_seed_never_by_the_pools_order(space, pool):
+    """Untried configurations with equal prior scores (one learning-rate group) are a tie; which
+    one a run trains first must not depend on where the candidates happen to sit in the pool."""
+
+    def flat(config, epoch):
+        return 0.5
+
+    def first_pick(candidates, seed):
+        predictors = (MockPerformancePredictor(space, flat, max_epochs=MAX_EPOCHS), MockCostPredictor(space, lambda c: 10.0))
+        return QuickTuneOptimizer(candidates, space, {}, max_epochs=MAX_EPOCHS, seed=seed, predictors=predictors).ask(remaining_s=100.0).config_id
+
+    shuffled = [pool[i] for i in np.random.default_rng(3).permutation(len(pool))]
+    picks = {seed: first_pick(pool, seed) for seed in range(6)}
+    assert all(first_pick(shuffled, seed) == pick for seed, pick in picks.items())
+    assert len(set(picks.values())) > 1  # other seeds, other picks among the tied ones
