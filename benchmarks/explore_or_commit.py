@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from qtt_core.metadataset.io import read_meta_dataset
+from qtt_core.metadataset.table import MetaDataset
 from qtt_core.optimizer.base import Ask
 from qtt_core.optimizer.baselines import GroupedPortfolio
 from qtt_core.registry import Registry
@@ -46,7 +47,9 @@ class ExploreThenCommit(GroupedPortfolio):
 
     name = "explore-then-commit"
 
-    def __init__(self, candidates: Sequence[Mapping[str, Any]], meta_train, max_epochs: int, seed: int, explore: int, epochs: int):
+    def __init__(
+        self, candidates: Sequence[Mapping[str, Any]], meta_train: MetaDataset, max_epochs: int, seed: int, explore: int, epochs: int
+    ):
         super().__init__(candidates, meta_train, max_epochs, seed)
         self.explore, self.epochs = int(explore), int(epochs)
         self._curve_best: dict[str, float] = {}
