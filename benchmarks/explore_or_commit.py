@@ -59,16 +59,17 @@ class ExploreThenCommit(GroupedPortfolio):
         self._curve_best[config_id] = max(self._curve_best.get(config_id, -np.inf), float(score))
 
     def ask(self, reserve: bool = False, remaining_s: float | None = None) -> Ask | None:
-        for candidate in self._order[: self.explore]:
-            if not self._finished(candidate) and self._reached.get(candidate, 0) < self.epochs:
-                return self._ask_for(candidate)
-        open_ones = [c for c in self._order[: self.explore] if not self._finished(c)]
-        if open_ones:
-            return self._ask_for(max(open_ones, key=lambda c: self._curve_best.get(c, -np.inf)))
+        explored = [c for c in self._order[: self.explore] if c not in self.pending() and not self._finished(c)]
+        for candidate in explored:
+            if self._reached.get(candidate, 0) < self.epochs:
+                return self._ask_for(candidate, reserve)
+        if explored:
+            return self._ask_for(max(explored, key=lambda c: self._curve_best.get(c, -np.inf)), reserve)
         return super().ask(reserve, remaining_s)
 
-    def _ask_for(self, candidate: str) -> Ask:
-        return Ask(candidate, self.candidates[candidate], self._reached.get(candidate, 0) + 1, info={"policy": f"{self.explore}x{self.epochs}"})
+    def _ask_for(self, candidate: str, reserve: bool) -> Ask | None:
+        ask = Ask(candidate, self.candidates[candidate], self._reached.get(candidate, 0) + 1, info={"policy": f"{self.explore}x{self.epochs}"})
+        return self._mark_pending(ask, reserve)
 
 
 def commit_regret(pool: ReplayPool, row: int, y_star: float, y_min: float) -> np.ndarray:

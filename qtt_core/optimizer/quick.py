@@ -182,8 +182,6 @@ class QuickTuneOptimizer(Optimizer):
         self.switch_margin = float(switch_margin if switch_margin is not None else SWITCH_MARGIN if self.acquisition == "mean" else 0.0)
         self._encoded = self.performance.encode(self.pool.configs)
         self._cost_inputs = self.cost.inputs(self.cost.encoder.encode(self.pool.configs), self.metafeatures)
-        self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
-        self._tie_keys = np.array([_tie_key(self.seed, cid) for cid in self.pool.ids])
         self._reset()
 
     @property
@@ -194,6 +192,9 @@ class QuickTuneOptimizer(Optimizer):
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
         self.pool.reset()
+        # seeded here, not in __init__: load_state_dict restores the saved seed before it resets
+        self._warmup_order = np.random.default_rng(self.seed).permutation(len(self.pool))
+        self._tie_keys = np.array([_tie_key(self.seed, cid) for cid in self.pool.ids])
         self.history: list[dict[str, Any]] = []
         self._fitted_on = 0
         self._has_fit = False
@@ -367,8 +368,8 @@ class QuickTuneOptimizer(Optimizer):
         :attr:`_tie_keys`, which depend on the seed and the configuration only, never on the
         pool's order.
         """
-        tied = np.flatnonzero(utility == np.nanmax(utility)) if not np.isnan(utility).all() else np.arange(len(utility))
-        best = int(tied[np.argmax(self._tie_keys[rows[tied]])])
+        tied = np.flatnonzero(utility == utility[np.argmax(utility)])  # argmax: NaN counts as the highest, as before
+        best = int(tied[np.argmax(self._tie_keys[rows[tied]])]) if len(tied) else int(np.argmax(utility))
         tells = [e for e in self.history if e["event"] == "tell"] if self.switch_margin > 0 else []
         if not tells:
             return best

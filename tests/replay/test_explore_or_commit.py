@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from explore_or_commit import ExploreThenCommit
 
+from qtt_core.metadataset.synthetic import synthetic_meta_dataset
 from qtt_core.optimizer.baselines import GroupedPortfolio
 from qtt_core.replay.simulate import ReplayPool, simulate_run
-from qtt_core.metadataset.synthetic import synthetic_meta_dataset
 
 
 def _pool_and_meta_train():
